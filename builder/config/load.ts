@@ -1,0 +1,90 @@
+// Reads versions.yaml and recipes/ from a project root, validates them, and checks the cross-references a schema
+// cannot express. Everything downstream receives the typed Config and never touches these files again.
+import { readFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import semver from 'semver'
+import { ConfigError } from '../errors.ts'
+import { ARCHS, type Config, type PhpRecipe, type VersionsFile } from './types.ts'
+import { parseAndValidate } from './validate.ts'
+import { phpRecipeSchema, versionsSchema } from './schema.ts'
+
+export interface LoadOptions {
+  root: string
+  /** Override the versions file (tests point it at a broken copy). */
+  versionsFile?: string
+  recipesDir?: string
+}
+
+function read(path: string, root: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (e) {
+    throw new ConfigError(`${relative(root, path) || path}: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`, 'Run the command from the project root or check the path.')
+  }
+}
+
+export function loadConfig(opts: LoadOptions): Config {
+  const root = opts.root
+  const versionsPath = opts.versionsFile ?? join(root, 'versions.yaml')
+  const recipesDir = opts.recipesDir ?? join(root, 'recipes')
+  const phpPath = join(recipesDir, 'php.yaml')
+  const vName = relative(root, versionsPath) || versionsPath
+  const pName = relative(root, phpPath) || phpPath
+
+  const versions = parseAndValidate<VersionsFile>(vName, read(versionsPath, root), versionsSchema)
+  const php = parseAndValidate<PhpRecipe>(pName, read(phpPath, root), phpRecipeSchema)
+  checkVersions(vName, versions)
+  checkRecipe(pName, php, vName, versions)
+
+  const baseLibraries = Object.fromEntries(
+    ARCHS.map((arch) => {
+      const file = join(root, versions.base.libraries[arch])
+      const names = read(file, root)
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#'))
+      return [arch, names]
+    }),
+  ) as Config['baseLibraries']
+
+  return { versions, php, baseLibraries, files: { versions: vName, php: pName } }
+}
+
+function checkVersions(file: string, v: VersionsFile): void {
+  for (const [minor, info] of Object.entries(v.php)) {
+    const seen = new Set<string>()
+    info.releases.forEach((r, i) => {
+      const at = `php."${minor}".releases[${i}]`
+      if (!r.version.startsWith(minor + '.')) {
+        throw new ConfigError(`${file}: ${at}.version is ${r.version}; accepted: a ${minor}.x version under the "${minor}" key`)
+      }
+      if (seen.has(r.version)) throw new ConfigError(`${file}: ${at}.version ${r.version} is listed twice; accepted: each version once`)
+      seen.add(r.version)
+      if (i > 0 && semver.gt(r.version, info.releases[i - 1]!.version)) {
+        throw new ConfigError(`${file}: ${at}.version ${r.version} is newer than the entry before it; accepted: releases newest first`)
+      }
+    })
+  }
+}
+
+function checkRecipe(file: string, php: PhpRecipe, vFile: string, v: VersionsFile): void {
+  const names = new Set(Object.keys(php.extensions))
+  const known = [...names].sort().join(', ')
+  for (const [name, ext] of Object.entries(php.extensions)) {
+    const lists = [ext.requires ?? [], ...(ext.overrides ?? []).map((o) => o.set.requires ?? [])]
+    for (const req of lists.flat()) {
+      if (!names.has(req)) throw new ConfigError(`${file}: extensions.${name}.requires names unknown extension "${req}"; accepted: ${known}`)
+    }
+    for (const [i, o] of (ext.overrides ?? []).entries()) {
+      if (o.when.php !== undefined && semver.validRange(o.when.php) === null) {
+        throw new ConfigError(`${file}: extensions.${name}.overrides[${i}].when.php is "${o.when.php}"; accepted: a semver range like ">=8.4"`)
+      }
+    }
+  }
+  for (const req of php.runtimeRequires) {
+    if (!names.has(req)) throw new ConfigError(`${file}: runtimeRequires names unknown extension "${req}"; accepted: ${known}`)
+  }
+  v.extensions.default.forEach((name, i) => {
+    if (!names.has(name)) throw new ConfigError(`${vFile}: extensions.default[${i}] is "${name}"; accepted: ${known}`)
+  })
+}
