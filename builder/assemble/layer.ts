@@ -1,0 +1,201 @@
+// Staging tree → layer zip + manifests. Lays out /opt, bundles exactly the libraries the base lacks, strips,
+// enforces the ABI gate and size limits, and writes a deterministic zip with its sidecar manifest.
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { basename, join } from 'node:path'
+import { AssembleError } from '../errors.ts'
+import type { Logger } from '../log.ts'
+import { LAYER_MANIFEST_PATH, sidecarPath, type LayerManifest, type ManifestSource, type ZipManifest } from '../manifest.ts'
+import type { BuildPlan } from '../plan/plan.ts'
+import type { Runner } from '../run.ts'
+import { codeSha256, sha256File } from '../sources/digest.ts'
+import { checkAbi } from './abi.ts'
+import { resolveClosure } from './closure.ts'
+import { isElf, readElf, type ElfInfo } from './elf.ts'
+import { collectTree, writeZip, type ZipEntry } from './zip.ts'
+
+/** Lambda's documented limits. */
+export const LIMITS = { unzippedBytes: 250 * 1024 * 1024, directUploadBytes: 50 * 1024 * 1024 }
+
+export interface AssembleInput {
+  plan: BuildPlan
+  stagingRoot: string
+  runtimeDir: string
+  libSearchDirs: string[]
+  strip: string[]
+  toolchain: Record<string, string>
+  sources: ManifestSource[]
+  outDir: string
+  workDir: string
+  run: Runner
+  log: Logger
+}
+
+export interface AssembleResult {
+  zipPath: string
+  manifestPath: string
+  manifest: ZipManifest
+}
+
+export async function assembleLayer(input: AssembleInput): Promise<AssembleResult> {
+  const { plan } = input
+  mkdirSync(input.workDir, { recursive: true })
+  const tree = mkdtempSync(join(input.workDir, 'layer-'))
+  try {
+    layout(input, tree)
+    await stripAll(input, tree, ['bin', 'php/extensions'])
+
+    const roots = elfFiles(tree, ['bin', 'php/extensions'])
+    const closure = resolveClosure({
+      roots,
+      searchDirs: input.libSearchDirs,
+      baseLibraries: plan.baseLibraries,
+      notOnLambdaHost: plan.notOnLambdaHost,
+      machine: plan.archInfo.elfMachine,
+    })
+    mkdirSync(join(tree, 'lib'), { recursive: true })
+    for (const lib of closure.bundle) copyFileSync(lib.source, join(tree, 'lib', lib.name))
+    await stripAll(input, tree, ['lib'])
+    for (const f of readdirSync(join(tree, 'lib'))) chmodSync(join(tree, 'lib', f), 0o644)
+
+    const all = elfFiles(tree, ['bin', 'php/extensions', 'lib'])
+    for (const [path, info] of all) {
+      if (info.machine !== plan.archInfo.elfMachine) throw new AssembleError(`${path} is for ELF machine ${info.machine}, expected ${plan.archInfo.elfMachine} (${plan.arch})`)
+      if (info.hasSymtab || info.hasDebugInfo) throw new AssembleError(`${path} is not stripped`, 'Check the strip tool for this architecture.')
+    }
+    const abi = checkAbi(all, plan.base.glibc)
+
+    const manifest: LayerManifest = {
+      schema: 1,
+      layerName: plan.layerName,
+      php: plan.php,
+      arch: plan.arch,
+      base: { name: plan.base.name, image: plan.base.image, glibc: plan.base.glibc, runtime: plan.base.runtime },
+      executor: plan.executor,
+      buildId: '',
+      modules: plan.expectedModules,
+      extensions: plan.extensions.map((e) => ({ name: e.name, module: e.module, shared: e.shared, enabled: e.enabled, zend: e.zend })),
+      libraries: closure.bundle.map((l) => l.name),
+      sources: input.sources,
+      configureFlags: plan.configureFlags,
+      maxGlibc: abi.maxGlibc,
+      unzippedBytes: 0,
+      toolchain: input.toolchain,
+    }
+    const entries = collectTree(tree)
+    manifest.buildId = treeDigest(entries)
+    const manifestEntry = fixManifestSize(manifest, entries)
+    entries.push(manifestEntry)
+
+    if (manifest.unzippedBytes > LIMITS.unzippedBytes) {
+      throw new AssembleError(`layer unzips to ${manifest.unzippedBytes} bytes, over Lambda's ${LIMITS.unzippedBytes}`, 'Drop extensions with --ext or move large libraries out.')
+    }
+
+    mkdirSync(input.outDir, { recursive: true })
+    const zipPath = join(input.outDir, `${plan.artifact}.zip`)
+    await writeZip(entries, zipPath)
+    const sha = await sha256File(zipPath)
+    const zipBytes = statSync(zipPath).size
+    const manifestPath = sidecarPath(zipPath)
+    const sidecar: ZipManifest = { ...manifest, zip: { file: basename(zipPath), bytes: zipBytes, sha256: sha, codeSha256: codeSha256(sha) } }
+    // A smoke record stays valid only for the exact bytes it tested.
+    const previous = readSidecar(manifestPath)
+    if (previous?.smoke && previous.smoke.zipSha256 === sha) sidecar.smoke = previous.smoke
+    writeJsonAtomic(manifestPath, sidecar)
+    return { zipPath, manifestPath, manifest: sidecar }
+  } finally {
+    rmSync(tree, { recursive: true, force: true })
+  }
+}
+
+function layout(input: AssembleInput, tree: string): void {
+  const { plan, stagingRoot, runtimeDir } = input
+  const opt = join(stagingRoot, 'opt')
+  mkdirSync(join(tree, 'bin'), { recursive: true })
+  for (const bin of ['php', 'php-cgi']) {
+    const src = join(opt, 'bin', bin)
+    if (!existsSync(src)) throw new AssembleError(`staging tree lacks bin/${bin} (${src})`, 'The compile did not install it; check the install log.')
+    copyFileSync(src, join(tree, 'bin', bin))
+    chmodSync(join(tree, 'bin', bin), 0o755)
+  }
+  const extDir = join(tree, 'php', 'extensions')
+  mkdirSync(extDir, { recursive: true })
+  for (const ext of plan.extensions.filter((e) => e.shared)) {
+    const src = join(opt, 'php', 'extensions', `${ext.name}.so`)
+    if (!existsSync(src)) throw new AssembleError(`shared extension ${ext.name}.so missing from the staging tree`, 'Check its configure flag (=shared) in recipes/php.yaml.')
+    copyFileSync(src, join(extDir, `${ext.name}.so`))
+    chmodSync(join(extDir, `${ext.name}.so`), 0o755)
+  }
+  mkdirSync(join(tree, 'php', 'etc', 'conf.d'), { recursive: true })
+  writeFileSync(join(tree, 'php', 'etc', 'php.ini'), [...plan.ini.php, 'extension_dir = /opt/php/extensions', ''].join('\n'))
+  for (const f of plan.ini.confd) writeFileSync(join(tree, 'php', 'etc', 'conf.d', f.file), f.lines.join('\n') + '\n')
+
+  const bootstrap = join(runtimeDir, 'bootstrap')
+  const src = join(runtimeDir, 'src')
+  if (!existsSync(bootstrap) || !existsSync(src)) {
+    throw new AssembleError(`runtime missing: expected ${bootstrap} and ${src}/`, 'Run the build from a complete checkout.')
+  }
+  copyFileSync(bootstrap, join(tree, 'bootstrap'))
+  chmodSync(join(tree, 'bootstrap'), 0o755)
+  cpSync(src, join(tree, 'php', 'runtime'), { recursive: true })
+}
+
+async function stripAll(input: AssembleInput, tree: string, dirs: string[]): Promise<void> {
+  const files = [...elfFiles(tree, dirs).keys()].map((p) => join(tree, p))
+  if (!files.length) return
+  // --strip-unneeded keeps the dynamic symbols shared objects and extensions are loaded through.
+  const r = await input.run([...input.strip, '--strip-unneeded', '--remove-section=.comment', '--remove-section=.note', ...files])
+  if (r.exitCode !== 0) throw new AssembleError(`strip failed: ${r.stderr.trim().split('\n')[0]}`)
+}
+
+function elfFiles(tree: string, dirs: string[]): Map<string, ElfInfo> {
+  const out = new Map<string, ElfInfo>()
+  for (const d of dirs) {
+    const abs = join(tree, d)
+    if (!existsSync(abs)) continue
+    for (const name of readdirSync(abs).sort()) {
+      const p = join(abs, name)
+      if (!statSync(p).isFile()) continue
+      const buf = readFileSync(p)
+      if (isElf(buf)) out.set(`${d}/${name}`, readElf(buf))
+    }
+  }
+  return out
+}
+
+/** Content hash of the tree (paths, modes, bytes): equal ids mean identical layers. */
+function treeDigest(entries: ZipEntry[]): string {
+  const h = createHash('sha256')
+  for (const e of [...entries].sort((a, b) => (a.path < b.path ? -1 : 1))) {
+    h.update(`${e.path}\0${e.mode.toString(8)}\0`).update(createHash('sha256').update(e.data).digest())
+  }
+  return h.digest('hex').slice(0, 32)
+}
+
+/** The manifest states the layer's total unzipped size, including its own bytes: iterate to a fixed point. */
+function fixManifestSize(manifest: LayerManifest, entries: ZipEntry[]): ZipEntry {
+  const others = entries.reduce((n, e) => n + e.data.length, 0)
+  let data = Buffer.alloc(0)
+  for (let i = 0; i < 5; i++) {
+    manifest.unzippedBytes = others + data.length
+    const next = Buffer.from(JSON.stringify(manifest, null, 2) + '\n')
+    if (next.length === data.length) break
+    data = next
+  }
+  data = Buffer.from(JSON.stringify(manifest, null, 2) + '\n')
+  return { path: LAYER_MANIFEST_PATH, mode: 0o100644, data }
+}
+
+export function readSidecar(path: string): ZipManifest | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as ZipManifest
+  } catch {
+    return undefined
+  }
+}
+
+export function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.tmp-${process.pid}`
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n')
+  renameSync(tmp, path)
+}

@@ -1,0 +1,82 @@
+// `npm run build`: config → plan → sources → executor → assemble (→ smoke). Each hop is its own module; this
+// file only wires them and reports.
+import { join, resolve } from 'node:path'
+import { loadConfig } from './config/load.ts'
+import type { Executor } from './executors/types.ts'
+import { hostExecutor } from './executors/host.ts'
+import { assembleLayer, LIMITS } from './assemble/layer.ts'
+import { seconds, type Logger } from './log.ts'
+import type { ZipManifest } from './manifest.ts'
+import { plan as makePlan, type BuildPlan, type BuildRequest, type ExecutorName } from './plan/plan.ts'
+import { createRunner } from './run.ts'
+import { fetchSource } from './sources/fetch.ts'
+import { debianMirror, localMirror, upstreamMirror } from './sources/mirrors.ts'
+
+export interface BuildOptions {
+  root: string
+  request: BuildRequest
+  outDir: string
+  cacheDir?: string
+  log: Logger
+}
+
+export interface BuildOutcome {
+  plan: BuildPlan
+  zipPath: string
+  manifestPath: string
+  manifest: ZipManifest
+}
+
+export function defaultCacheDir(root: string): string {
+  return process.env.PHP_LAYER_CACHE ? resolve(process.env.PHP_LAYER_CACHE) : join(root, '.cache')
+}
+
+export function planOnly(root: string, request: BuildRequest): BuildPlan {
+  return makePlan(loadConfig({ root }), request)
+}
+
+const executors: Record<ExecutorName, () => Executor> = { host: hostExecutor }
+
+export async function build(opts: BuildOptions): Promise<BuildOutcome> {
+  const { log } = opts
+  const t0 = performance.now()
+  const plan = planOnly(opts.root, opts.request)
+  const cacheDir = opts.cacheDir ?? defaultCacheDir(opts.root)
+  const logDir = join(cacheDir, 'logs')
+  const run = createRunner(log, join(logDir, 'commands.log'))
+  log.info(`» ${plan.layerName}: PHP ${plan.php.version} ${plan.arch} on ${plan.base.name}, executor ${plan.executor}, ${plan.extensions.length} extensions`)
+
+  const localDirs = (process.env.PHP_LAYER_SOURCES ?? '').split(':').filter(Boolean)
+  const mirrors = [upstreamMirror(), debianMirror(run), localMirror(localDirs)]
+  const sources = []
+  for (const spec of plan.sources) {
+    const s0 = performance.now()
+    const got = await fetchSource(spec, { cacheDir, keysDir: join(opts.root, 'recipes', 'keys'), mirrors, run })
+    log.done(`source ${spec.file} (${got.manifest.verified.join(', ')}; from ${got.manifest.origin})`, performance.now() - s0)
+    sources.push(got)
+  }
+
+  const compiled = await executors[plan.executor]().compile({ plan, sources, cacheDir, logDir, run, log })
+
+  const a0 = performance.now()
+  const assembled = await assembleLayer({
+    plan,
+    stagingRoot: compiled.stagingRoot,
+    runtimeDir: join(opts.root, 'runtime'),
+    libSearchDirs: compiled.libSearchDirs,
+    strip: compiled.strip,
+    toolchain: compiled.toolchain,
+    sources: sources.map((s) => s.manifest),
+    outDir: opts.outDir,
+    workDir: join(cacheDir, 'tmp'),
+    run,
+    log,
+  })
+  const m = assembled.manifest
+  log.done(`assemble ${plan.artifact}.zip: ${m.libraries.length} bundled libraries, max GLIBC_${m.maxGlibc}`, performance.now() - a0)
+  const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`
+  log.info(`  zip ${assembled.zipPath}: ${mb(m.zip.bytes)} zipped, ${mb(m.unzippedBytes)} unzipped; sha256 ${m.zip.sha256}`)
+  if (m.zip.bytes > LIMITS.directUploadBytes) log.info(`  note: over ${mb(LIMITS.directUploadBytes)}, so publishing must go through S3`)
+  log.info(`» done in ${seconds(performance.now() - t0)}`)
+  return { plan, ...assembled }
+}

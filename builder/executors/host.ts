@@ -1,0 +1,108 @@
+// Compiles on the machine itself (Debian/Ubuntu), with the distribution's toolchain and -dev packages. The plan
+// already carries the glibc pins a newer host glibc needs; the ABI gate in assembly proves they worked.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { arch as hostArch } from 'node:os'
+import { join } from 'node:path'
+import { BuildError, UsageError } from '../errors.ts'
+import { seconds } from '../log.ts'
+import { COMPILE_STEPS } from '../plan/compile-script.ts'
+import type { CompileContext, CompileResult, Executor } from './types.ts'
+
+const NODE_TO_ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'arm64' }
+
+export function hostExecutor(): Executor {
+  return {
+    name: 'host',
+    async compile(ctx: CompileContext): Promise<CompileResult> {
+      const { plan, run, log } = ctx
+      const native = NODE_TO_ARCH[hostArch()] ?? hostArch()
+      if (native !== plan.arch) {
+        throw new UsageError(`--arch ${plan.arch} cannot be built by the host executor on this ${native} machine; accepted here: --arch ${native}`)
+      }
+      const missing = await missingPackages(ctx, plan.packages.apt)
+      if (missing.length) {
+        throw new BuildError(`build packages not installed: ${missing.join(' ')}`, 'Run scripts/setup-host.sh (it installs everything the recipes name).')
+      }
+      const toolchain = await identify(ctx, plan.packages.apt)
+      const key = createHash('sha256').update(plan.compileKey).update(JSON.stringify(toolchain)).digest('hex').slice(0, 32)
+      const triplet = plan.archInfo.gnuTriplet
+      const result = (stagingRoot: string, cached: boolean): CompileResult => ({
+        stagingRoot,
+        toolchain,
+        libSearchDirs: [`/lib/${triplet}`, `/usr/lib/${triplet}`, '/lib64', '/usr/lib64', '/lib', '/usr/lib'],
+        strip: ['strip'],
+        cached,
+      })
+
+      const done = join(ctx.cacheDir, 'builds', key)
+      if (existsSync(join(done, 'opt', 'bin', 'php-cgi'))) {
+        log.info(`✓ compile php ${plan.php.version} ${plan.arch}: cached (${key.slice(0, 12)})`)
+        return result(done, true)
+      }
+
+      const work = join(ctx.cacheDir, 'work', key)
+      rmSync(work, { recursive: true, force: true })
+      mkdirSync(work, { recursive: true })
+      const script = join(work, 'compile.sh')
+      writeFileSync(script, plan.compileScript, { mode: 0o755 })
+      const tarball = ctx.sources.find((s) => s.spec.name === 'php')!.path
+      const buildDir = join(work, 'src')
+      const stage = join(work, 'stage')
+      for (const stepName of COMPILE_STEPS) {
+        const label = `${stepName} php ${plan.php.version} ${plan.arch}`
+        const logFile = join(ctx.logDir, `${plan.artifact}-${stepName}.log`)
+        rmSync(logFile, { force: true })
+        if (stepName === 'make' || stepName === 'configure') log.start(`${label} (log: ${logFile})`)
+        const r = await run(['bash', script, stepName, tarball, buildDir, stage], { logFile, cwd: work })
+        if (r.exitCode !== 0) {
+          const tail = lastLines(logFile, 1)
+          log.fail(label, r.ms, `exit ${r.exitCode}`)
+          throw new BuildError(`${label} failed with exit ${r.exitCode}: ${tail}; full log: ${logFile}`, 'Read the log; a missing library usually means a package is missing from the recipe.')
+        }
+        log.done(label, r.ms)
+      }
+      writeFileSync(join(stage, 'toolchain.json'), JSON.stringify(toolchain, null, 2) + '\n')
+      rmSync(done, { recursive: true, force: true })
+      mkdirSync(join(ctx.cacheDir, 'builds'), { recursive: true })
+      renameSync(stage, done)
+      rmSync(work, { recursive: true, force: true })
+      return result(done, false)
+    },
+  }
+}
+
+function lastLines(file: string, n: number): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).join(' | ')
+  } catch {
+    return '(no log)'
+  }
+}
+
+async function missingPackages(ctx: CompileContext, pkgs: string[]): Promise<string[]> {
+  const r = await ctx.run(['dpkg-query', '-W', '-f', '${Package} ${Status}\n', ...pkgs])
+  const installed = new Set(
+    r.stdout.split('\n').filter((l) => l.endsWith('install ok installed')).map((l) => l.split(' ')[0]!.split(':')[0]!),
+  )
+  return pkgs.filter((p) => !installed.has(p))
+}
+
+async function identify(ctx: CompileContext, pkgs: string[]): Promise<Record<string, string>> {
+  const t0 = performance.now()
+  const [gcc, libc, versions] = await Promise.all([
+    ctx.run(['gcc', '-dumpfullversion']),
+    ctx.run(['getconf', 'GNU_LIBC_VERSION']),
+    ctx.run(['dpkg-query', '-W', '-f', '${Package}=${Version}\n', ...pkgs]),
+  ])
+  const os = existsSync('/etc/os-release') ? (/^PRETTY_NAME="?([^"\n]+)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'unknown') : 'unknown'
+  const id = {
+    executor: 'host',
+    os,
+    gcc: gcc.stdout.trim(),
+    glibc: libc.stdout.trim().replace(/^glibc /, ''),
+    packages: createHash('sha256').update(versions.stdout.split('\n').sort().join('\n')).digest('hex').slice(0, 16),
+  }
+  ctx.log.command(`toolchain identified in ${seconds(performance.now() - t0)}`)
+  return id
+}

@@ -1,0 +1,33 @@
+// The executor boundary: an executor turns a plan plus verified sources into a staging tree of /opt. Every
+// executor runs the same generated compile script (plan.compileScript); they differ only in where it runs.
+import type { Logger } from '../log.ts'
+import type { BuildPlan } from '../plan/plan.ts'
+import type { Runner } from '../run.ts'
+import type { FetchedSource } from '../sources/fetch.ts'
+
+export interface CompileContext {
+  plan: BuildPlan
+  sources: FetchedSource[]
+  cacheDir: string
+  logDir: string
+  run: Runner
+  log: Logger
+}
+
+export interface CompileResult {
+  /** Directory containing `opt/` as `make install INSTALL_ROOT=` left it. */
+  stagingRoot: string
+  /** Identity of the toolchain (compiler, libc, library package versions): part of the cache key and manifest. */
+  toolchain: Record<string, string>
+  /** Where the build environment's shared libraries live, for the closure. */
+  libSearchDirs: string[]
+  /** argv prefix of the strip tool for the target arch. */
+  strip: string[]
+  /** True when the staging tree came from the cache and nothing was compiled. */
+  cached: boolean
+}
+
+export interface Executor {
+  readonly name: string
+  compile(ctx: CompileContext): Promise<CompileResult>
+}

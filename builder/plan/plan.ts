@@ -1,0 +1,143 @@
+// The planner: (config, request) → BuildPlan. Pure: no fs, no processes, no network, so `--dry-run --json` answers
+// instantly anywhere and CI can derive its matrix from it.
+import { createHash } from 'node:crypto'
+import type { Arch, Config } from '../config/types.ts'
+import { planExtensions, type PlannedExtension } from './extensions.ts'
+import { layerName } from './naming.ts'
+import { resolveArch, resolvePhp } from './resolve.ts'
+import { renderCompileScript } from './compile-script.ts'
+
+export const EXECUTORS = ['host'] as const
+export type ExecutorName = (typeof EXECUTORS)[number]
+
+export interface BuildRequest {
+  php: string
+  arch: string
+  /** undefined → the default set from versions.yaml */
+  extensions?: string[]
+  executor: ExecutorName
+}
+
+export interface SourceSpec {
+  name: string
+  version: string
+  /** File name in the cache and in every mirror. */
+  file: string
+  sha256: string
+  /** Upstream URLs, tried first and in order. */
+  urls: string[]
+  signature?: { url: string; signers: string[] }
+  /** A Debian source package whose orig tarball is byte-identical to the upstream file. */
+  debian?: { package: string; origFile: string }
+}
+
+export interface BuildPlan {
+  php: { version: string; minor: string }
+  arch: Arch
+  archInfo: Config['versions']['archs'][Arch]
+  base: Config['versions']['base']
+  executor: ExecutorName
+  layerName: string
+  /** File stem for dist outputs, e.g. php-82-8.2.32-x86_64 */
+  artifact: string
+  extensions: PlannedExtension[]
+  /** Exactly what `php -m` must print with the layer's ini (sorted, case-insensitively). */
+  expectedModules: string[]
+  configureFlags: string[]
+  configureEnv: Record<string, string>
+  /** Body of a header force-included into every compile (symbol version pins), or '' for none. */
+  compatHeader: string
+  packages: { apt: string[]; dnf: string[] }
+  sources: SourceSpec[]
+  ini: { php: string[]; confd: Array<{ file: string; lines: string[] }> }
+  baseLibraries: string[]
+  notOnLambdaHost: string[]
+  compileScript: string
+  /** Hash of every compile input in this plan; the executor adds its toolchain's identity. */
+  compileKey: string
+}
+
+const sortCi = (a: string, b: string) => a.toLowerCase().localeCompare(b.toLowerCase())
+const uniqSorted = (xs: string[]) => [...new Set(xs)].sort()
+
+export function plan(config: Config, req: BuildRequest): BuildPlan {
+  const { versions, php: recipe } = config
+  const { minor, release } = resolvePhp(versions, req.php)
+  const arch = resolveArch(req.arch)
+  const archInfo = versions.archs[arch]
+  const target = { php: release.version, arch, executor: req.executor }
+  const requested = req.extensions ?? versions.extensions.default
+  const extensions = planExtensions(recipe, requested, target)
+
+  const expectedModules = [
+    ...recipe.builtinModules,
+    ...extensions.filter((e) => e.enabled).map((e) => e.module),
+  ].sort(sortCi)
+
+  // Host toolchains may carry a newer glibc than the base: pin the symbols whose versions moved and keep
+  // configure from detecting functions the base lacks. Docker builds run on the base itself and need neither.
+  const host = req.executor === 'host'
+  const compatHeader = host && recipe.glibcPins.length
+    ? [
+        '/* Generated from recipes/php.yaml glibcPins: bind to symbol versions the base glibc has. */',
+        ...recipe.glibcPins.map((s) => `__asm__(".symver ${s},${s}@GLIBC_${archInfo.glibcBaseline}");`),
+        '',
+      ].join('\n')
+    : ''
+  const configureEnv = { ...recipe.configure.env, ...(host ? recipe.newGlibcConfigureEnv : {}) }
+  const configureFlags = [...recipe.configure.flags, ...extensions.flatMap((e) => e.flags)]
+
+  const packages = {
+    apt: uniqSorted([...(recipe.packages.apt ?? []), ...extensions.flatMap((e) => e.packages.apt)]),
+    dnf: uniqSorted([...(recipe.packages.dnf ?? []), ...extensions.flatMap((e) => e.packages.dnf)]),
+  }
+
+  const minorInfo = versions.php[minor]!
+  const file = release.url.split('/').pop()!
+  const phpSource: SourceSpec = {
+    name: 'php',
+    version: release.version,
+    file,
+    sha256: release.sha256,
+    urls: [release.url],
+    signature: { url: release.signature, signers: minorInfo.signers },
+  }
+  if (minorInfo.debianSource) {
+    const ext = file.slice(`php-${release.version}`.length)
+    phpSource.debian = { package: minorInfo.debianSource, origFile: `${minorInfo.debianSource}_${release.version}.orig${ext}` }
+  }
+
+  const confd = extensions
+    .filter((e) => e.shared && e.enabled)
+    .map((e) => ({
+      file: `${e.zend ? '10' : '20'}-${e.name}.ini`,
+      lines: [`${e.zend ? 'zend_extension' : 'extension'}=${e.name}`, ...e.ini],
+    }))
+  // Settings for built-in extensions (opcache in 8.5+) still belong in conf.d.
+  for (const e of extensions.filter((x) => !x.shared && x.ini.length)) confd.push({ file: `10-${e.name}.ini`, lines: e.ini })
+
+  const base = {
+    php: { version: release.version, minor },
+    arch,
+    archInfo,
+    base: versions.base,
+    executor: req.executor,
+    layerName: layerName(versions.layer, minor, arch),
+    artifact: `${layerName(versions.layer, minor, arch)}-${release.version}-${arch}`,
+    extensions,
+    expectedModules,
+    configureFlags,
+    configureEnv,
+    compatHeader,
+    packages,
+    sources: [phpSource],
+    ini: { php: recipe.ini, confd },
+    baseLibraries: config.baseLibraries[arch],
+    notOnLambdaHost: versions.base.notOnLambdaHost,
+  }
+  const compileScript = renderCompileScript(base)
+  const compileKey = createHash('sha256')
+    .update(JSON.stringify({ compileScript, sources: base.sources.map((s) => s.sha256), arch, executor: req.executor, packages }))
+    .digest('hex')
+  return { ...base, compileScript, compileKey }
+}

@@ -1,0 +1,133 @@
+// Where source files come from, tried in order: the upstream URL, the Debian source package that carries the same
+// upstream tarball, then local directories. Each mirror only places files in a scratch directory; the fetcher
+// verifies them (sha256, signature) before anything enters the cache.
+import { createWriteStream, existsSync, copyFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { SourceSpec } from '../plan/plan.ts'
+import type { Runner } from '../run.ts'
+
+export interface Fetched {
+  file: string
+  signature?: string
+  /** Public keys the mirror supplies (e.g. Debian's debian/upstream/signing-key.asc). */
+  keyFiles?: string[]
+  origin: string
+}
+
+export interface Mirror {
+  name: string
+  /** Places the files in `dir`; throws an Error whose message says why this mirror could not. */
+  fetch(spec: SourceSpec, dir: string): Promise<Fetched>
+}
+
+async function download(url: string, dest: string, timeoutMs: number): Promise<void> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' })
+  if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} for ${url}`)
+  await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(dest))
+}
+
+export function upstreamMirror(timeoutMs = 120_000): Mirror {
+  return {
+    name: 'upstream',
+    async fetch(spec, dir) {
+      const errors: string[] = []
+      for (const url of spec.urls) {
+        try {
+          const file = join(dir, spec.file)
+          await download(url, file, timeoutMs)
+          const out: Fetched = { file, origin: url }
+          if (spec.signature) {
+            out.signature = file + '.asc'
+            await download(spec.signature.url, out.signature, timeoutMs)
+          }
+          return out
+        } catch (e) {
+          const err = e as Error & { cause?: { code?: string } }
+          errors.push(`${url}: ${err.cause?.code ?? err.message}`)
+        }
+      }
+      throw new Error(errors.join('; ') || 'no upstream URL')
+    },
+  }
+}
+
+/** Parses `apt-cache showsrc` output into (version, sha256 by file name) stanzas. */
+export function parseShowsrc(text: string): Array<{ version: string; sha256: Map<string, string> }> {
+  const out: Array<{ version: string; sha256: Map<string, string> }> = []
+  for (const stanza of text.split(/\n\s*\n/)) {
+    const version = /^Version: (.+)$/m.exec(stanza)?.[1]?.trim()
+    if (!version) continue
+    const sums = new Map<string, string>()
+    const block = /^Checksums-Sha256:\n((?: .+\n?)+)/m.exec(stanza)?.[1] ?? ''
+    for (const line of block.split('\n')) {
+      const [hash, , name] = line.trim().split(/\s+/)
+      if (hash && name) sums.set(name, hash)
+    }
+    out.push({ version, sha256: sums })
+  }
+  return out
+}
+
+/**
+ * Debian keeps upstream tarballs byte-identical as `<pkg>_<version>.orig.tar.*` with the upstream signature
+ * beside them. The stanza to download is the one whose orig file has exactly our pinned sha256, so a suite that
+ * lists a newer version it does not serve (bookworm-security does this) is never chosen.
+ */
+export function debianMirror(run: Runner): Mirror {
+  return {
+    name: 'debian',
+    async fetch(spec, dir) {
+      if (!spec.debian) throw new Error('no Debian source package known for this source')
+      const { package: pkg, origFile } = spec.debian
+      const show = await run(['apt-cache', 'showsrc', pkg])
+      if (show.exitCode !== 0 || !show.stdout.trim()) {
+        throw new Error(`apt-cache showsrc ${pkg} found nothing (deb-src not enabled? run scripts/setup-host.sh)`)
+      }
+      const stanza = parseShowsrc(show.stdout).find((s) => s.sha256.get(origFile) === spec.sha256)
+      if (!stanza) throw new Error(`no ${pkg} source version carries ${origFile} with sha256 ${spec.sha256.slice(0, 12)}…`)
+      const got = await run(['apt-get', 'source', '--download-only', '-qq', `${pkg}=${stanza.version}`], { cwd: dir })
+      if (got.exitCode !== 0) throw new Error(`apt-get source ${pkg}=${stanza.version}: ${got.stderr.trim().split('\n').pop()}`)
+      const file = join(dir, spec.file)
+      copyFileSync(join(dir, origFile), file)
+      const out: Fetched = { file, origin: `debian:${pkg}=${stanza.version}` }
+      if (spec.signature && existsSync(join(dir, origFile + '.asc'))) {
+        out.signature = file + '.asc'
+        copyFileSync(join(dir, origFile + '.asc'), out.signature)
+      }
+      // The packaging tarball carries the upstream signing keys; offer them to the signature check.
+      const debianTar = [...stanza.sha256.keys()].find((n) => /\.debian\.tar\.\w+$/.test(n))
+      if (debianTar) {
+        const ex = await run(['tar', '-xf', debianTar, 'debian/upstream/signing-key.asc'], { cwd: dir })
+        if (ex.exitCode === 0) out.keyFiles = [join(dir, 'debian/upstream/signing-key.asc')]
+      }
+      return out
+    },
+  }
+}
+
+/** Directories holding source files under their upstream or Debian names (offline builds, air-gapped CI). */
+export function localMirror(dirs: string[]): Mirror {
+  return {
+    name: 'local',
+    async fetch(spec, dir) {
+      const names = [spec.file, spec.debian?.origFile].filter((n): n is string => !!n)
+      for (const d of dirs) {
+        for (const n of names) {
+          const p = join(d, n)
+          if (!existsSync(p)) continue
+          const file = join(dir, spec.file)
+          copyFileSync(p, file)
+          const out: Fetched = { file, origin: p }
+          if (spec.signature && existsSync(p + '.asc')) {
+            out.signature = file + '.asc'
+            copyFileSync(p + '.asc', out.signature)
+          }
+          return out
+        }
+      }
+      throw new Error(dirs.length ? `not found in ${dirs.join(', ')}` : 'no local source directory configured (PHP_LAYER_SOURCES)')
+    },
+  }
+}

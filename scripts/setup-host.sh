@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Prepares a Debian/Ubuntu machine for everything this project does: npm dependencies, Debian source packages
+# (the offline mirror for upstream tarballs), the build packages the recipes name, and the tools the tests use.
+# Safe to run again: each step checks before it changes anything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '» %s\n' "$*"; }
+die() { printf 'setup-host: %s\n' "$*" >&2; exit 1; }
+
+command -v apt-get >/dev/null || die "apt-get not found: this script supports Debian and Ubuntu hosts only"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then command -v sudo >/dev/null || die "run as root or install sudo"; SUDO=sudo; fi
+export DEBIAN_FRONTEND=noninteractive
+APT_LOCK=(-o DPkg::Lock::Timeout=600)
+
+# 1. deb-src entries mirroring the machine's own Debian/Ubuntu archive entries, so `apt-get source` can fetch
+#    upstream tarballs. URIs come from the existing configuration; nothing is hard-coded here.
+src_file=/etc/apt/sources.list.d/php-layer-factory-src.sources
+tmp=$(mktemp)
+for f in /etc/apt/sources.list.d/*.sources; do
+  [ -e "$f" ] && [ "$f" != "$src_file" ] || continue
+  # Only archive entries signed by the distribution's own keyring carry Sources indexes.
+  awk -v RS= -v ORS='\n\n' '/Types:[^\n]*deb/ && /(debian|ubuntu)-archive-keyring/ && !/Types:[^\n]*deb-src/' "$f" \
+    | sed 's/^Types:.*/Types: deb-src/' >>"$tmp"
+done
+if [ -f /etc/apt/sources.list ]; then
+  grep -E '^deb\s' /etc/apt/sources.list | grep -Ei 'debian|ubuntu' | sed 's/^deb\s/deb-src /' \
+    | awk 'BEGIN{print "# one-line entries from sources.list"} {print}' >"$tmp.list" || true
+fi
+changed=0
+if [ -s "$tmp" ] && ! cmp -s "$tmp" "$src_file" 2>/dev/null; then
+  log "enabling deb-src entries in $src_file"
+  $SUDO install -m 0644 "$tmp" "$src_file"; changed=1
+fi
+if [ -s "$tmp.list" ] && [ "$(wc -l <"$tmp.list")" -gt 1 ] && ! cmp -s "$tmp.list" /etc/apt/sources.list.d/php-layer-factory-src.list 2>/dev/null; then
+  $SUDO install -m 0644 "$tmp.list" /etc/apt/sources.list.d/php-layer-factory-src.list; changed=1
+fi
+rm -f "$tmp" "$tmp.list"
+
+# 2. Package lists: refresh when deb-src was just added or the lists are missing or older than a day.
+if [ "$changed" = 1 ] || [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Sources*' -mtime -1 2>/dev/null | head -1)" ]; then
+  log "apt-get update"
+  $SUDO apt-get "${APT_LOCK[@]}" update -qq
+fi
+
+# 3. npm dependencies (the planner below needs them).
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# 4. Build packages named by the recipes (every extension, so any --ext selection builds), plus the tools the
+#    pipeline and its tests call: gpg for signatures, binutils for strip, bubblewrap for the smoke sandbox,
+#    Debian's php-cgi for fast runtime tests.
+mapfile -t build_pkgs < <(npx --no-install tsx builder/cli.ts packages --manager apt --all)
+tool_pkgs=(gnupg binutils xz-utils bubblewrap unzip php-cgi php-cli ca-certificates openssl)
+missing=()
+for p in "${build_pkgs[@]}" "${tool_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "apt-get install ${missing[*]}"
+  $SUDO apt-get "${APT_LOCK[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+log "host ready"
