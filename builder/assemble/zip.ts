@@ -14,8 +14,9 @@ export interface ZipEntry {
   data: Buffer
 }
 
-// DOS timestamps are local-time fields; building the Date from local components makes them TZ-independent.
-const FIXED_TIME = new Date(2000, 0, 1, 0, 0, 0)
+// DOS timestamps are local-time fields; building the Date from local components (at write time, in the zone
+// then in force) makes them the same in every time zone.
+const fixedTime = () => new Date(2000, 0, 1, 0, 0, 0)
 const S_IFMT = 0o170000
 const S_IFLNK = 0o120000
 const S_IFREG = 0o100000
@@ -44,13 +45,13 @@ export function collectTree(root: string): ZipEntry[] {
 export async function writeZip(entries: ZipEntry[], dest: string, level = 9): Promise<void> {
   const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
   const zip = new yazl.ZipFile()
+  const mtime = fixedTime()
   for (const e of sorted) {
     const isLink = (e.mode & S_IFMT) === S_IFLNK
     zip.addBuffer(e.data, e.path, {
-      mtime: FIXED_TIME,
+      mtime,
       mode: e.mode,
-      compress: !isLink,
-      compressionLevel: level,
+      compressionLevel: isLink ? 0 : level,
       forceDosTimestamp: true,
     })
   }

@@ -35,6 +35,8 @@ export function renderCompileScript(p: CompileScriptInput): string {
     'set -euo pipefail',
     'step=$1 tarball=$2 build=$3 dest=$4',
     ...env,
+    '# Source paths differ between checkouts; keep them out of the binaries (__FILE__ in assertions and messages).',
+    'export CFLAGS="$CFLAGS -ffile-prefix-map=$build=." CXXFLAGS="$CXXFLAGS -ffile-prefix-map=$build=."',
     ...include,
     'case "$step" in',
     '  extract)',

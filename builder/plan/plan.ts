@@ -80,7 +80,10 @@ export function plan(config: Config, req: BuildRequest): BuildPlan {
   const compatHeader = host && recipe.glibcPins.length
     ? [
         '/* Generated from recipes/php.yaml glibcPins: bind to symbol versions the base glibc has. */',
+        '/* CFLAGS also reach preprocessed assembly (Zend fibers), where __asm__ is not valid. */',
+        '#ifndef __ASSEMBLER__',
         ...recipe.glibcPins.map((s) => `__asm__(".symver ${s},${s}@GLIBC_${archInfo.glibcBaseline}");`),
+        '#endif',
         '',
       ].join('\n')
     : ''

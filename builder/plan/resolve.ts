@@ -20,6 +20,8 @@ export function resolvePhp(v: VersionsFile, spec: string): ResolvedPhp {
   const all = minors(v).flatMap((minor) => v.php[minor]!.releases.map((release) => ({ minor, release })))
   const accepted = `${minors(v).join(', ')} or an exact listed release such as ${all.find((r) => r.minor === minors(v)[0])?.release.version ?? '8.2.32'}`
   const trimmed = spec.trim()
+  // semver reads '' and '*' as "anything"; a build must name what it wants.
+  if (trimmed === '' || trimmed === '*') throw new UsageError(`--php ${JSON.stringify(spec)}: empty version; accepted: ${accepted}`)
   if (/^\d+\.\d+$/.test(trimmed)) {
     const info = v.php[trimmed]
     if (!info) throw new UsageError(`--php ${spec}: no such PHP minor in versions.yaml; accepted: ${accepted}`)

@@ -1,0 +1,101 @@
+import t from 'tap'
+import { join } from 'node:path'
+import { loadConfig } from '../../builder/config/load.ts'
+import { UsageError } from '../../builder/errors.ts'
+import { plan } from '../../builder/plan/plan.ts'
+import { layerName } from '../../builder/plan/naming.ts'
+import { resolveArch, resolvePhp } from '../../builder/plan/resolve.ts'
+
+const config = loadConfig({ root: join(import.meta.dirname, '..', '..') })
+const v = config.versions
+
+t.test('--php resolution', async (t) => {
+  const newest82 = v.php['8.2']!.releases[0]!.version
+  const table: Array<[string, string]> = [
+    ['8.2', newest82],
+    ['8.2.32', '8.2.32'],
+    ['8.3', v.php['8.3']!.releases[0]!.version],
+    ['~8.2.30', newest82],
+    ['<=8.2.31', '8.2.31'],
+  ]
+  for (const [spec, want] of table) t.equal(resolvePhp(v, spec).release.version, want, spec)
+  for (const bad of ['7.4', '8.9', '8.2.999', 'latest', '']) {
+    t.throws(() => resolvePhp(v, bad), UsageError, bad)
+  }
+  t.throws(() => resolvePhp(v, '7.4'), { message: /^--php 7\.4: .*accepted: 8\.2, 8\.3, 8\.4, 8\.5/ })
+})
+
+t.test('--arch resolution', async (t) => {
+  t.equal(resolveArch('x86_64'), 'x86_64')
+  t.equal(resolveArch('aarch64'), 'arm64')
+  t.throws(() => resolveArch('mips'), { message: '--arch mips: unknown architecture; accepted: x86_64, arm64' })
+})
+
+t.test('layer names come from one template', async (t) => {
+  t.equal(layerName(v.layer, '8.3', 'x86_64'), 'php-83')
+  t.equal(layerName(v.layer, '8.3', 'arm64'), 'arm-php-83')
+})
+
+t.test('default plan for 8.2.32 x86_64 on the host', async (t) => {
+  const p = plan(config, { php: '8.2.32', arch: 'x86_64', executor: 'host' })
+  t.equal(p.layerName, 'php-82')
+  t.equal(p.artifact, 'php-82-8.2.32-x86_64')
+  t.equal(p.configureFlags[0], '--enable-option-checking=fatal')
+  for (const m of ['Core', 'curl', 'mbstring', 'PDO', 'pdo_sqlite', 'Zend OPcache', 'sodium', 'zip', 'posix', 'pcntl']) {
+    t.ok(p.expectedModules.includes(m), `expects ${m}`)
+  }
+  t.notOk(p.expectedModules.includes('intl'), 'intl is built but off')
+  t.notOk(p.expectedModules.includes('soap'), 'soap is built but off')
+  const intl = p.extensions.find((e) => e.name === 'intl')!
+  t.same([intl.shared, intl.enabled], [true, false])
+  t.ok(p.configureFlags.includes('--enable-intl=shared'))
+  t.match(p.compatHeader, /\.symver hypot,hypot@GLIBC_2\.2\.5/)
+  t.equal(p.configureEnv.ac_cv_func_arc4random_buf, 'no')
+  t.ok(p.packages.apt.includes('libonig-dev'))
+  t.ok(p.packages.dnf.includes('oniguruma-devel'))
+  const src = p.sources[0]!
+  t.equal(src.sha256, 'e02aa173c236c12791696254d607da680e6d5516f8f5c2339642de7c4f944bd2')
+  t.same(src.debian, { package: 'php8.2', origFile: 'php8.2_8.2.32.orig.tar.xz' })
+  t.match(p.compileScript, /--with-pdo-sqlite \\/)
+  t.same(p.ini.confd.map((f) => f.file), ['10-opcache.ini'])
+  t.equal(p.ini.confd[0]!.lines[0], 'zend_extension=opcache')
+})
+
+t.test('requirements are pulled in, requested order does not matter', async (t) => {
+  const a = plan(config, { php: '8.2', arch: 'x86_64', executor: 'host', extensions: ['xsl', 'pdo_mysql'] })
+  const b = plan(config, { php: '8.2', arch: 'x86_64', executor: 'host', extensions: ['pdo_mysql', 'xsl'] })
+  t.same(a.extensions.map((e) => e.name), b.extensions.map((e) => e.name))
+  const names = a.extensions.map((e) => e.name)
+  for (const n of ['libxml', 'dom', 'pdo', 'mysqlnd', 'pcntl', 'posix']) t.ok(names.includes(n), `pulls in ${n}`)
+  t.ok(names.indexOf('libxml') < names.indexOf('xsl'), 'requirements come first')
+  t.equal(a.compileKey, b.compileKey)
+  t.ok(a.extensions.find((e) => e.name === 'pcntl')!.implicit, 'runtime requirement marked implicit')
+})
+
+t.test('keyed overrides by PHP version', async (t) => {
+  const p85 = plan(config, { php: '8.5', arch: 'x86_64', executor: 'host', extensions: ['opcache', 'ftp'] })
+  const op = p85.extensions.find((e) => e.name === 'opcache')!
+  t.same([op.shared, op.flags], [false, []], '8.5 builds opcache in')
+  t.ok(p85.configureFlags.includes('--with-ftp-ssl'), '8.4+ has its own FTP TLS switch')
+  t.ok(p85.expectedModules.includes('Zend OPcache'))
+  t.same(p85.ini.confd.map((f) => f.file), ['10-opcache.ini'], 'built-in opcache still gets its settings')
+  t.equal(p85.ini.confd[0]!.lines[0], 'opcache.enable = 1')
+  const p82 = plan(config, { php: '8.2', arch: 'x86_64', executor: 'host', extensions: ['ftp'] })
+  t.notOk(p82.configureFlags.includes('--with-ftp-ssl'))
+})
+
+t.test('plans differ by arch only where the data says so', async (t) => {
+  const x = plan(config, { php: '8.2.32', arch: 'x86_64', executor: 'host' })
+  const a = plan(config, { php: '8.2.32', arch: 'arm64', executor: 'host' })
+  t.equal(a.layerName, 'arm-php-82')
+  t.match(a.compatHeader, /hypot@GLIBC_2\.17/)
+  t.same(a.configureFlags, x.configureFlags)
+  t.not(a.compileKey, x.compileKey)
+  t.ok(a.baseLibraries.length > 100)
+})
+
+t.test('unknown extension is a usage error listing the accepted ones', async (t) => {
+  t.throws(() => plan(config, { php: '8.2', arch: 'x86_64', executor: 'host', extensions: ['nosuch'] }), {
+    message: /^--ext nosuch: unknown extension; accepted: bcmath, ctype,/,
+  })
+})
