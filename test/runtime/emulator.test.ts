@@ -1,0 +1,177 @@
+// The Runtime API emulator against the documented contract, driven by a hand-written client,
+// so that runtime tests built on it test the runtime and not the emulator.
+import t, { type Test } from 'tap'
+import { MAX_RESPONSE_BYTES, RuntimeApiEmulator } from '../support/runtime-api-emulator.ts'
+
+const PREFIX = '/2018-06-01/runtime'
+
+async function start(t: Test): Promise<RuntimeApiEmulator> {
+  const api = await RuntimeApiEmulator.start()
+  t.teardown(() => api.close())
+  return api
+}
+
+function url(api: RuntimeApiEmulator, path: string): string {
+  return `http://${api.address}${PREFIX}${path}`
+}
+
+async function next(api: RuntimeApiEmulator): Promise<{ id: string; headers: Headers; body: string }> {
+  const res = await fetch(url(api, '/invocation/next'))
+  if (res.status !== 200) throw new Error(`/next answered ${res.status}`)
+  return { id: res.headers.get('lambda-runtime-aws-request-id') ?? '', headers: res.headers, body: await res.text() }
+}
+
+async function post(api: RuntimeApiEmulator, path: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(url(api, path), { method: 'POST', body, headers })
+  return { status: res.status, json: await res.json() }
+}
+
+t.test('delivers an event with the documented headers and takes a response', async (t) => {
+  const api = await start(t)
+  t.match(api.address, /^127\.0\.0\.1:\d+$/)
+  const before = Date.now()
+  const result = api.invoke({ hello: 'world' }, { timeoutMs: 5000, functionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:f', clientContext: { a: 1 } })
+  const event = await next(api)
+  t.same(JSON.parse(event.body), { hello: 'world' })
+  t.match(event.id, /^[0-9a-f-]{36}$/)
+  const deadline = Number(event.headers.get('lambda-runtime-deadline-ms'))
+  t.ok(deadline >= before + 5000 && deadline <= Date.now() + 5000, 'deadline is delivery time + timeout, in epoch ms')
+  t.equal(event.headers.get('lambda-runtime-invoked-function-arn'), 'arn:aws:lambda:eu-west-1:123456789012:function:f')
+  t.match(event.headers.get('lambda-runtime-trace-id'), /^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0$/)
+  t.equal(event.headers.get('lambda-runtime-client-context'), '{"a":1}')
+  t.equal(event.headers.get('lambda-runtime-cognito-identity'), null)
+
+  const answer = await post(api, `/invocation/${event.id}/response`, '{"statusCode":200}')
+  t.same(answer, { status: 202, json: { status: 'OK' } })
+  const outcome = await result
+  t.equal(outcome.kind, 'response')
+  if (outcome.kind === 'response') t.same(outcome.json, { statusCode: 200 })
+  t.equal(outcome.requestId, event.id)
+  t.same(api.violations, [])
+})
+
+t.test('takes an error with its type header and body', async (t) => {
+  const api = await start(t)
+  const result = api.invoke({})
+  const { id } = await next(api)
+  const body = JSON.stringify({ errorMessage: 'boom', errorType: 'Body.Type', stackTrace: [] })
+  const answer = await post(api, `/invocation/${id}/error`, body, { 'Lambda-Runtime-Function-Error-Type': 'Header.Type', 'Content-Type': 'application/vnd.aws.lambda.error+json' })
+  t.equal(answer.status, 202)
+  const outcome = await result
+  t.equal(outcome.kind, 'error')
+  if (outcome.kind === 'error') {
+    t.equal(outcome.errorType, 'Header.Type', 'the header wins, as in Lambda')
+    t.equal(outcome.error?.errorMessage, 'boom')
+    t.equal(outcome.phase, 'invoke')
+  }
+})
+
+t.test('refuses responses over 6 MB with 413 and the documented body', async (t) => {
+  const api = await start(t)
+  const atLimit = api.invoke({})
+  const first = await next(api)
+  t.equal((await post(api, `/invocation/${first.id}/response`, Buffer.alloc(MAX_RESPONSE_BYTES, 0x61))).status, 202, 'exactly at the limit is accepted')
+  t.equal((await atLimit).kind, 'response')
+
+  const over = api.invoke({})
+  const second = await next(api)
+  const answer = await post(api, `/invocation/${second.id}/response`, Buffer.alloc(MAX_RESPONSE_BYTES + 1, 0x61))
+  t.same(answer, { status: 413, json: { errorMessage: 'Exceeded maximum allowed payload size (6291556 bytes).', errorType: 'RequestEntityTooLarge' } })
+  const outcome = await over
+  t.equal(outcome.kind, 'error')
+  if (outcome.kind === 'error') {
+    t.equal(outcome.errorType, 'Function.ResponseSizeTooLarge')
+    t.equal(outcome.error?.errorMessage, 'Response payload size (6291557 bytes) exceeded maximum allowed payload size (6291556 bytes).')
+  }
+})
+
+t.test('rejects answers for unknown or finished invocations', async (t) => {
+  const api = await start(t)
+  t.same(await post(api, '/invocation/nope/response', '{}'), { status: 400, json: { errorMessage: 'Invalid request ID: nope', errorType: 'InvalidRequestID' } })
+  const result = api.invoke({})
+  const { id } = await next(api)
+  t.equal((await post(api, `/invocation/${id}/response`, '{}')).status, 202)
+  await result
+  const again = await post(api, `/invocation/${id}/error`, '{}')
+  t.equal(again.status, 403)
+  t.match(again.json, { errorType: 'InvalidStateTransition' })
+  t.equal(api.violations.length, 2)
+})
+
+t.test('refuses /next while an invocation is unanswered', async (t) => {
+  const api = await start(t)
+  const result = api.invoke({})
+  const { id } = await next(api)
+  const res = await fetch(url(api, '/invocation/next'))
+  t.equal(res.status, 403)
+  t.match(await res.json(), { errorType: 'InvalidStateTransition' })
+  await post(api, `/invocation/${id}/response`, '{}')
+  await result
+})
+
+t.test('queues invocations and hands them out one at a time, in order', async (t) => {
+  const api = await start(t)
+  const results = [api.invoke({ n: 1 }), api.invoke({ n: 2 }), api.invoke('raw, not JSON')]
+  const seen: string[] = []
+  for (let i = 0; i < 3; i++) {
+    const event = await next(api)
+    seen.push(event.body)
+    await post(api, `/invocation/${event.id}/response`, JSON.stringify({ echo: event.body }))
+  }
+  t.same(seen, ['{"n":1}', '{"n":2}', 'raw, not JSON'], 'strings are sent as they are')
+  const outcomes = await Promise.all(results)
+  t.same(outcomes.map((o) => (o.kind === 'response' ? o.json : o.kind)), [{ echo: '{"n":1}' }, { echo: '{"n":2}' }, { echo: 'raw, not JSON' }])
+  t.equal(api.nextCalls, 3)
+})
+
+t.test('an init error answers queued invocations and is kept', async (t) => {
+  const api = await start(t)
+  const result = api.invoke({})
+  const answer = await post(api, '/init/error', JSON.stringify({ errorMessage: 'no handler', errorType: 'Runtime.HandlerNotFound' }), { 'Lambda-Runtime-Function-Error-Type': 'Runtime.HandlerNotFound' })
+  t.same(answer, { status: 202, json: { status: 'OK' } })
+  const report = await api.waitForInitError()
+  t.equal(report.errorType, 'Runtime.HandlerNotFound')
+  const outcome = await result
+  t.match(outcome, { kind: 'error', phase: 'init', errorType: 'Runtime.HandlerNotFound', error: { errorMessage: 'no handler' } })
+})
+
+// A runtime that takes one event and then hangs (or exits), to see what Lambda would do.
+const takeOneEvent = (after: string): string => `
+  const http = require('node:http')
+  http.get('http://' + process.env.AWS_LAMBDA_RUNTIME_API + '/2018-06-01/runtime/invocation/next', (res) => {
+    res.resume()
+    res.on('end', () => { ${after} })
+  })
+  setInterval(() => {}, 1000)
+`
+
+t.test('past the deadline the invocation times out and the sandbox is killed', async (t) => {
+  const api = await start(t)
+  const sandbox = api.spawnSandbox({ command: process.execPath, args: ['-e', takeOneEvent('/* never answers */')] })
+  t.teardown(() => sandbox.stop())
+  const started = performance.now()
+  const outcome = await api.invoke({}, { timeoutMs: 400 })
+  t.match(outcome, { kind: 'timeout', message: 'Task timed out after 0.40 seconds' })
+  t.ok(performance.now() - started >= 400)
+  const exit = await sandbox.exited
+  t.equal(exit.signal, 'SIGKILL')
+  t.ok(sandbox.killedForTimeout)
+})
+
+t.test('a sandbox that exits mid-invocation ends it', async (t) => {
+  const api = await start(t)
+  const sandbox = api.spawnSandbox({ command: process.execPath, args: ['-e', takeOneEvent('process.exit(7)')] })
+  const outcome = await api.invoke({}, { timeoutMs: 10_000 })
+  t.match(outcome, { kind: 'sandbox-exited', code: 7 })
+  t.notOk(sandbox.killedForTimeout)
+})
+
+t.test('reports when the runtime first asks for work', async (t) => {
+  const api = await start(t)
+  const waiting = api.waitForNext()
+  const sandbox = api.spawnSandbox({ command: process.execPath, args: ['-e', takeOneEvent('')] })
+  t.teardown(() => sandbox.stop())
+  const at = await waiting
+  t.equal(api.firstNextAt, at)
+  t.ok(at > sandbox.startedAt)
+})
