@@ -1,0 +1,19 @@
+// The PublishLayerVersion fields derived from a manifest. The description must carry the exact PHP version and the
+// build id (the content hash of every build input), so a consumer looking at a layer version in the console can tell
+// which build it holds. It is never truncated: an over-long description is an error, not a silent loss of the id.
+import type { ZipManifest } from '../manifest.ts'
+import type { LayerVersionFields } from './limits.ts'
+
+export function layerDescription(m: Pick<ZipManifest, 'php' | 'arch' | 'base' | 'buildId'>): string {
+  return `PHP ${m.php.version} for ${m.base.runtime} (${m.arch}), build ${m.buildId}`
+}
+
+export function layerVersionFields(m: ZipManifest, layerName: string, licenseInfo: string): LayerVersionFields {
+  return {
+    layerName,
+    description: layerDescription(m),
+    licenseInfo,
+    compatibleRuntimes: [m.base.runtime],
+    compatibleArchitectures: [m.arch],
+  }
+}

@@ -1,0 +1,193 @@
+// layers.json: the file consumers pin ARNs from. Shape (documented in docs/publishing.md):
+//   { "schema": 1, "layers": { "<layer name>": { "php": "8.3", "arch": "arm64",
+//       "regions": { "<region>": { arn, version, php, buildId, codeSha256, zipBytes, unzippedBytes, publishedAt } } } } }
+// Keys are sorted on every write so the file diffs cleanly, and every write is temp file + fsync + rename so a reader
+// (or a publisher killed mid-run) never sees half a file.
+import { randomBytes } from 'node:crypto'
+import { open, readFile, rename, unlink } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import { Ajv } from 'ajv'
+import { PublishError } from '../errors.ts'
+import type { Arch } from '../manifest.ts'
+import { pointerToPath } from '../config/validate.ts'
+
+export interface LayerRegionEntry {
+  /** Full layer version ARN, what a function's Layers list takes. */
+  arn: string
+  version: number
+  /** Exact PHP version, e.g. 8.3.14. */
+  php: string
+  buildId: string
+  /** base64 sha256 of the zip, as Lambda reports it. */
+  codeSha256: string
+  /** Zip size as Lambda stored it (CodeSize). */
+  zipBytes: number
+  unzippedBytes: number
+  /** Lambda's CreatedDate for the version (so reusing a version never changes the file). */
+  publishedAt: string
+}
+
+export interface LayerEntry {
+  /** PHP minor, e.g. 8.3. */
+  php: string
+  arch: Arch
+  regions: Record<string, LayerRegionEntry>
+}
+
+export interface LayersFile {
+  schema: 1
+  layers: Record<string, LayerEntry>
+}
+
+const regionEntrySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['arn', 'version', 'php', 'buildId', 'codeSha256', 'zipBytes', 'unzippedBytes', 'publishedAt'],
+  properties: {
+    arn: { type: 'string', pattern: '^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\\d{12}:layer:[A-Za-z0-9_-]+:\\d+$' },
+    version: { type: 'integer', minimum: 1 },
+    php: { type: 'string', pattern: '^\\d+\\.\\d+\\.\\d+' },
+    buildId: { type: 'string' },
+    codeSha256: { type: 'string', minLength: 1 },
+    zipBytes: { type: 'integer', minimum: 0 },
+    unzippedBytes: { type: 'integer', minimum: 0 },
+    publishedAt: { type: 'string', minLength: 1 },
+  },
+}
+
+export const layersFileSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['schema', 'layers'],
+  properties: {
+    schema: { const: 1 },
+    layers: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['php', 'arch', 'regions'],
+        properties: {
+          php: { type: 'string', pattern: '^\\d+\\.\\d+$' },
+          arch: { enum: ['x86_64', 'arm64'] },
+          regions: { type: 'object', additionalProperties: regionEntrySchema },
+        },
+      },
+    },
+  },
+}
+
+const validate = new Ajv({ allErrors: false, strict: false }).compile<LayersFile>(layersFileSchema)
+
+export function emptyLayersFile(): LayersFile {
+  return { schema: 1, layers: {} }
+}
+
+export function parseLayersFile(text: string, name: string): LayersFile {
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch (e) {
+    throw new PublishError(`${name}: not valid JSON (${(e as Error).message})`, `Restore ${name} from git; it is only ever written whole.`)
+  }
+  if (!validate(data)) {
+    const err = validate.errors?.[0]
+    const at = pointerToPath(err?.instancePath ?? '') || '(top level)'
+    throw new PublishError(`${name}: ${at} ${err?.message ?? 'is invalid'}`, `Restore ${name} from git or fix the entry by hand.`)
+  }
+  return data
+}
+
+function sortKeys<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+}
+
+/** Same content, keys in a stable order (layers, regions, and the fields of each entry). */
+export function sortLayersFile(file: LayersFile): LayersFile {
+  const layers: Record<string, LayerEntry> = {}
+  for (const [name, layer] of Object.entries(sortKeys(file.layers))) {
+    const regions: Record<string, LayerRegionEntry> = {}
+    for (const [region, e] of Object.entries(sortKeys(layer.regions))) {
+      regions[region] = {
+        arn: e.arn,
+        version: e.version,
+        php: e.php,
+        buildId: e.buildId,
+        codeSha256: e.codeSha256,
+        zipBytes: e.zipBytes,
+        unzippedBytes: e.unzippedBytes,
+        publishedAt: e.publishedAt,
+      }
+    }
+    layers[name] = { php: layer.php, arch: layer.arch, regions }
+  }
+  return { schema: 1, layers }
+}
+
+/** Returns a new file with one region's entry set (replacing the previous version recorded for that region). */
+export function withRegionEntry(
+  file: LayersFile,
+  layer: { name: string; php: string; arch: Arch },
+  region: string,
+  entry: LayerRegionEntry,
+): LayersFile {
+  const previous = file.layers[layer.name]
+  const regions = { ...(previous?.regions ?? {}), [region]: entry }
+  return sortLayersFile({ schema: 1, layers: { ...file.layers, [layer.name]: { php: layer.php, arch: layer.arch, regions } } })
+}
+
+export function serializeLayersFile(file: LayersFile): string {
+  return JSON.stringify(sortLayersFile(file), null, 2) + '\n'
+}
+
+export async function readLayersFile(path: string): Promise<LayersFile> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyLayersFile()
+    throw new PublishError(`cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`)
+  }
+  return parseLayersFile(text, basename(path))
+}
+
+/** Writes via a temp file in the same directory, fsynced, then renamed over the target (atomic on POSIX). */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+  const fh = await open(tmp, 'w', 0o644)
+  try {
+    await fh.writeFile(text, 'utf8')
+    await fh.sync()
+  } catch (e) {
+    await fh.close()
+    await unlink(tmp).catch(() => undefined)
+    throw e
+  }
+  await fh.close()
+  try {
+    await rename(tmp, path)
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined)
+    throw e
+  }
+}
+
+/**
+ * Serializes read-merge-write cycles within one process: regions finish concurrently, and each update re-reads the
+ * file so edits made since the run started (another layer published meanwhile) are merged rather than overwritten.
+ */
+export class LayersFileWriter {
+  private chain: Promise<void> = Promise.resolve()
+  constructor(readonly path: string) {}
+
+  update(change: (file: LayersFile) => LayersFile): Promise<void> {
+    const next = this.chain.then(async () => {
+      const current = await readLayersFile(this.path)
+      const updated = serializeLayersFile(change(current))
+      if (updated !== serializeLayersFile(current)) await writeFileAtomic(this.path, updated)
+    })
+    // A failed write must not wedge later ones; the caller of this update still sees the error.
+    this.chain = next.catch(() => undefined)
+    return next
+  }
+}

@@ -1,0 +1,121 @@
+// Small real layer zips for publish tests: php/manifest.json inside, the sidecar manifest beside, and a smoke record
+// that passes for the zip's sha256 — everything publishing checks, without a PHP build.
+import { createHash, randomBytes } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { fileURLToPath } from 'node:url'
+import yazl from 'yazl'
+import { loadConfig } from '../../builder/config/load.ts'
+import type { Config } from '../../builder/config/types.ts'
+import { LAYER_MANIFEST_PATH, sidecarPath, type Arch, type LayerManifest, type ZipManifest } from '../../builder/manifest.ts'
+import { layerName } from '../../builder/plan/naming.ts'
+
+// The SDK warns once per process that Node 20 support ends in 2027; that is the project's engine decision, not news
+// for every test file.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+
+let config: Config | undefined
+export function repoConfig(): Config {
+  config ??= loadConfig({ root: repoRoot })
+  return config
+}
+
+export const FAKE_CREDENTIALS = { accessKeyId: 'AKIDLOCALEMULATOR01', secretAccessKey: 'local-emulator-secret' }
+
+export async function tempDir(prefix = 'publish-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix))
+}
+
+export interface LayerZipOptions {
+  dir: string
+  php?: string
+  arch?: Arch
+  buildId?: string
+  /** Bytes of incompressible payload (stored, not deflated) so the zip is about this big. */
+  payloadBytes?: number
+  /** Makes otherwise identical zips differ. */
+  variant?: string
+  smoke?: 'passed' | 'failed' | 'missing' | 'other-zip'
+  baseName?: string
+  /** false: leave php/manifest.json out of the zip. */
+  innerManifest?: boolean
+  fileName?: string
+}
+
+export interface LayerZip {
+  zipPath: string
+  sidecar: string
+  manifest: ZipManifest
+}
+
+export async function makeLayerZip(opts: LayerZipOptions): Promise<LayerZip> {
+  const php = opts.php ?? '8.3.14'
+  const minor = php.split('.').slice(0, 2).join('.')
+  const arch = opts.arch ?? 'x86_64'
+  const name = layerName(repoConfig().versions.layer, minor, arch)
+  const baseName = opts.baseName ?? 'provided.al2023'
+  const layer: LayerManifest = {
+    schema: 1,
+    layerName: name,
+    php: { version: php, minor },
+    arch,
+    base: { name: baseName, image: `public.ecr.aws/lambda/provided:${baseName.split('.')[1] ?? 'al2023'}`, glibc: '2.34', runtime: baseName },
+    executor: 'test',
+    buildId: opts.buildId ?? createHash('sha256').update(`${php}/${arch}/${opts.variant ?? ''}`).digest('hex'),
+    modules: ['Core', 'date', 'json'],
+    extensions: [],
+    libraries: [],
+    sources: [],
+    configureFlags: [],
+    maxGlibc: '2.34',
+    unzippedBytes: 0,
+    toolchain: { node: process.version },
+  }
+  const payload = opts.payloadBytes ? randomBytes(opts.payloadBytes) : Buffer.from(`#!/bin/sh\necho php ${php} ${opts.variant ?? ''}\n`)
+  layer.unzippedBytes = payload.length
+  const zip = new yazl.ZipFile()
+  const mtime = new Date('2024-01-01T00:00:00Z')
+  if (opts.innerManifest !== false) zip.addBuffer(Buffer.from(JSON.stringify(layer, null, 2)), LAYER_MANIFEST_PATH, { mtime })
+  zip.addBuffer(payload, 'php/bin/php', { mtime, compress: false, mode: 0o100755 })
+  zip.end()
+  const zipPath = join(opts.dir, opts.fileName ?? `${name}${opts.variant ? `-${opts.variant}` : ''}.zip`)
+  await pipeline(zip.outputStream, createWriteStream(zipPath))
+
+  const { readFile } = await import('node:fs/promises')
+  const bytes = await readFile(zipPath)
+  const digest = createHash('sha256').update(bytes).digest()
+  const sha256 = digest.toString('hex')
+  const manifest: ZipManifest = {
+    ...layer,
+    zip: { file: zipPath.split('/').pop()!, bytes: bytes.length, sha256, codeSha256: digest.toString('base64') },
+  }
+  const smoke = opts.smoke ?? 'passed'
+  if (smoke !== 'missing') {
+    manifest.smoke = {
+      zipSha256: smoke === 'other-zip' ? '0'.repeat(64) : sha256,
+      passed: smoke !== 'failed',
+      at: '2024-01-01T00:00:00Z',
+      toolchain: {},
+      checks: [{ name: 'php -v', passed: smoke !== 'failed', ms: 1 }],
+    }
+  }
+  const sidecar = sidecarPath(zipPath)
+  await writeFile(sidecar, JSON.stringify(manifest, null, 2) + '\n')
+  return { zipPath, sidecar, manifest }
+}
+
+/** Client settings that point the real SDK at the emulator with static fake credentials. */
+export function emulatorClients(endpoint: string) {
+  return {
+    lambda: { endpoint, credentials: FAKE_CREDENTIALS },
+    s3: { endpoint, credentials: FAKE_CREDENTIALS, forcePathStyle: true },
+  }
+}
+
+/** Retry timings scaled down for tests (same policy shape as production; see builder/publish/retry.ts). */
+export const FAST_RETRY = { regionMinDelayMs: 20, regionMaxDelayMs: 200 }
