@@ -1,0 +1,137 @@
+<?php
+
+declare(strict_types=1);
+
+namespace PhpLambda\Runtime;
+
+/**
+ * The invocation loop: take an event from the Runtime API, hand it to php-cgi as an HTTP
+ * request, send back the response in the event source's shape — or a typed error, after which
+ * the loop carries on with a php-cgi that is known to be healthy.
+ */
+final class Runtime
+{
+    /** Lambda's limit on a synchronous response (6 MB), as the Runtime API enforces it. */
+    public const MAX_RESPONSE_BYTES = 6291556;
+
+    public function __construct(
+        private readonly RuntimeApiClient $api,
+        private readonly PhpCgiServer $phpCgi,
+        private readonly CgiParams $params,
+        /** how long before the invocation deadline a running request is aborted */
+        private readonly int $deadlineMarginMs,
+    ) {
+    }
+
+    /** Serves invocations until the process is stopped or the Runtime API fails. */
+    public function loop(?int $maxInvocations = null): void
+    {
+        for ($served = 0; $maxInvocations === null || $served < $maxInvocations; $served++) {
+            $invocation = $this->api->next();
+            $this->serve($invocation);
+        }
+    }
+
+    public function serve(Invocation $invocation): void
+    {
+        Log::setRequestId($invocation->requestId);
+        if ($invocation->traceId !== null) {
+            // For X-Ray SDKs running in the bootstrap process; PHP gets it as a FastCGI param.
+            putenv('_X_AMZN_TRACE_ID=' . $invocation->traceId);
+        }
+        try {
+            try {
+                $payload = $this->handle($invocation);
+            } catch (InvocationFailure $failure) {
+                Log::runtime($failure->errorType . ': ' . $failure->getMessage());
+                $this->api->invocationError($invocation->requestId, $failure);
+                return;
+            } catch (RuntimeApiError $e) {
+                throw $e;
+            } catch (\Throwable $e) {
+                // A bug here must cost one invocation, not the sandbox.
+                Log::runtime('unexpected ' . $e::class . ': ' . $e->getMessage() . "\n" . $e->getTraceAsString());
+                $this->api->invocationError($invocation->requestId, new InvocationFailure(ErrorTypes::INTERNAL, 'The PHP runtime failed unexpectedly: ' . $e->getMessage()));
+                return;
+            }
+            if ($this->api->respond($invocation->requestId, $payload) === 413) {
+                // Our own size check should make this unreachable; if not, say so plainly.
+                Log::runtime('the Runtime API refused the response as too large (' . \strlen($payload) . ' bytes)');
+            }
+        } finally {
+            // Replacing a killed or worn-out php-cgi happens here, after the answer is out and
+            // before the next /next, so neither this client nor the next one waits for it.
+            $this->phpCgi->afterRequest();
+            Log::setRequestId(null);
+        }
+    }
+
+    /** @return string the JSON invocation response */
+    private function handle(Invocation $invocation): string
+    {
+        try {
+            $event = json_decode($invocation->payload, true, 512, JSON_THROW_ON_ERROR);
+        } catch (\JsonException $e) {
+            throw new InvocationFailure(ErrorTypes::MALFORMED_EVENT, 'The event is not valid JSON (' . $e->getMessage() . '); this runtime expects an HTTP event from API Gateway, an Application Load Balancer or a function URL.');
+        }
+        $source = EventSources::detect($event);
+        /** @var array<mixed> $event */
+        $request = $source->toRequest($event);
+        $params = $this->params->build($request, $invocation);
+
+        $result = $this->runPhp($params, $request, $invocation);
+        if ($result->stdoutTruncated) {
+            throw $this->tooLarge('The PHP response body alone is ' . $result->stdoutBytes . ' bytes');
+        }
+        $response = CgiResponse::parse($result->stdout);
+        $payload = json_encode($source->toResponse($response, $request), JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE);
+        if ($payload === false) {
+            throw new InvocationFailure(ErrorTypes::INTERNAL, 'Could not encode the response as JSON: ' . json_last_error_msg());
+        }
+        if (\strlen($payload) > self::MAX_RESPONSE_BYTES) {
+            throw $this->tooLarge('The response payload (body ' . ($response->body === '' ? 'empty' : 'of ' . \strlen($response->body) . ' bytes') . ', encoded for ' . $request->source . ') is ' . \strlen($payload) . ' bytes');
+        }
+        return $payload;
+    }
+
+    /** @param array<string, string> $params */
+    private function runPhp(array $params, HttpRequest $request, Invocation $invocation): FastCgiResult
+    {
+        $stderr = new LineBuffer();
+        $abortAtMs = $invocation->deadlineMs - $this->deadlineMarginMs;
+        // The deadline is wall-clock; the wait is measured on the monotonic clock.
+        $abortAt = hrtime(true) / 1e9 + max(0, $abortAtMs - (int) floor(microtime(true) * 1000)) / 1000;
+        try {
+            return $this->phpCgi->handle($params, $request->body, $abortAt, $stderr->push(...), self::MAX_RESPONSE_BYTES);
+        } catch (PhpCgiTimeout) {
+            $stderr->flush();
+            $this->phpCgi->kill();
+            throw new InvocationFailure(ErrorTypes::DEADLINE_EXCEEDED, sprintf(
+                '%s %s was still running %d ms before the invocation deadline, so php-cgi was stopped and replaced. Make the request faster or raise the function timeout.',
+                $request->method,
+                $params['SCRIPT_NAME'] ?? '',
+                $this->deadlineMarginMs,
+            ));
+        } catch (PhpCgiGone $e) {
+            $stderr->flush();
+            $this->phpCgi->kill();
+            throw new InvocationFailure(ErrorTypes::PHP_CGI_CRASHED, sprintf(
+                'php-cgi died while handling %s %s (%s); a fresh php-cgi serves the next invocation. Its last words (fatal signal, out of memory) are in the log above.',
+                $request->method,
+                $params['SCRIPT_NAME'] ?? '',
+                $e->getMessage(),
+            ));
+        } catch (\UnexpectedValueException $e) {
+            $stderr->flush();
+            $this->phpCgi->kill();
+            throw new InvocationFailure(ErrorTypes::INVALID_CGI_RESPONSE, 'php-cgi broke the FastCGI protocol (' . $e->getMessage() . '); a fresh php-cgi serves the next invocation.');
+        } finally {
+            $stderr->flush();
+        }
+    }
+
+    private function tooLarge(string $what): InvocationFailure
+    {
+        return new InvocationFailure(ErrorTypes::RESPONSE_TOO_LARGE, $what . ', over the ' . self::MAX_RESPONSE_BYTES . '-byte (6 MB) limit of synchronous Lambda responses. Return less (paginate, compress) or hand out a pre-signed S3 URL instead.');
+    }
+}

@@ -1,0 +1,241 @@
+<?php
+
+declare(strict_types=1);
+
+namespace PhpLambda\Runtime;
+
+/** One event handed out by /invocation/next, with the context headers that came with it. */
+final class Invocation
+{
+    public function __construct(
+        public readonly string $requestId,
+        public readonly int $deadlineMs,
+        public readonly string $functionArn,
+        public readonly ?string $traceId,
+        public readonly ?string $clientContext,
+        public readonly ?string $cognitoIdentity,
+        public readonly string $payload,
+    ) {
+    }
+
+    /** Context PHP can read from $_SERVER['LAMBDA_INVOCATION_CONTEXT'] (JSON). */
+    public function context(): array
+    {
+        $context = [
+            'awsRequestId' => $this->requestId,
+            'invokedFunctionArn' => $this->functionArn,
+            'deadlineMs' => $this->deadlineMs,
+            'traceId' => $this->traceId,
+        ];
+        if ($this->clientContext !== null) {
+            $context['clientContext'] = json_decode($this->clientContext, true) ?? $this->clientContext;
+        }
+        if ($this->cognitoIdentity !== null) {
+            $context['identity'] = json_decode($this->cognitoIdentity, true) ?? $this->cognitoIdentity;
+        }
+        return $context;
+    }
+}
+
+/**
+ * Client for the Lambda Runtime API (version 2018-06-01): plain HTTP/1.1 over one kept-alive TCP
+ * connection to AWS_LAMBDA_RUNTIME_API. Written against PHP streams so the bootstrap needs no
+ * curl or sockets extension.
+ */
+final class RuntimeApiClient
+{
+    private const PREFIX = '/2018-06-01/runtime';
+    /** @var resource|null */
+    private $socket = null;
+
+    public function __construct(private readonly string $hostPort)
+    {
+    }
+
+    public function next(): Invocation
+    {
+        [$status, $headers, $body] = $this->request('GET', self::PREFIX . '/invocation/next');
+        if ($status !== 200) {
+            throw new RuntimeApiError("GET /invocation/next answered $status: " . substr($body, 0, 500), $status);
+        }
+        $requestId = $headers['lambda-runtime-aws-request-id'] ?? '';
+        if ($requestId === '') {
+            throw new RuntimeApiError('GET /invocation/next answered without Lambda-Runtime-Aws-Request-Id');
+        }
+        return new Invocation(
+            $requestId,
+            (int) ($headers['lambda-runtime-deadline-ms'] ?? 0),
+            $headers['lambda-runtime-invoked-function-arn'] ?? '',
+            $headers['lambda-runtime-trace-id'] ?? null,
+            $headers['lambda-runtime-client-context'] ?? null,
+            $headers['lambda-runtime-cognito-identity'] ?? null,
+            $body,
+        );
+    }
+
+    /** @return int the Runtime API's status (202 accepted, 413 payload too large, …) */
+    public function respond(string $requestId, string $payload): int
+    {
+        [$status, , $body] = $this->request('POST', self::PREFIX . '/invocation/' . rawurlencode($requestId) . '/response', $payload, 'application/json');
+        if ($status !== 202 && $status !== 413) {
+            throw new RuntimeApiError("POST /response answered $status: " . substr($body, 0, 500), $status);
+        }
+        return $status;
+    }
+
+    public function invocationError(string $requestId, RuntimeFailure $failure): void
+    {
+        $this->postError(self::PREFIX . '/invocation/' . rawurlencode($requestId) . '/error', $failure);
+    }
+
+    public function initError(RuntimeFailure $failure): void
+    {
+        $this->postError(self::PREFIX . '/init/error', $failure);
+    }
+
+    private function postError(string $path, RuntimeFailure $failure): void
+    {
+        $body = json_encode([
+            'errorMessage' => $failure->getMessage(),
+            'errorType' => $failure->errorType,
+            'stackTrace' => [],
+        ], JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE);
+        [$status, , $answer] = $this->request('POST', $path, (string) $body, 'application/vnd.aws.lambda.error+json', [
+            'Lambda-Runtime-Function-Error-Type' => $failure->errorType,
+        ]);
+        if ($status !== 202) {
+            throw new RuntimeApiError("POST $path answered $status: " . substr($answer, 0, 500), $status);
+        }
+    }
+
+    /**
+     * @param array<string, string> $extraHeaders
+     * @return array{0: int, 1: array<string, string>, 2: string}
+     */
+    private function request(string $method, string $path, ?string $body = null, ?string $contentType = null, array $extraHeaders = []): array
+    {
+        $head = "$method $path HTTP/1.1\r\nHost: {$this->hostPort}\r\n";
+        if ($body !== null) {
+            $head .= 'Content-Length: ' . \strlen($body) . "\r\n";
+            if ($contentType !== null) {
+                $head .= "Content-Type: $contentType\r\n";
+            }
+        }
+        foreach ($extraHeaders as $name => $value) {
+            $head .= $name . ': ' . preg_replace('/[\r\n]+/', ' ', $value) . "\r\n";
+        }
+        $message = $head . "\r\n" . ($body ?? '');
+
+        // A kept-alive connection may have been closed by the other side while we were busy;
+        // that shows up as a failed write or an empty read, and one fresh connection fixes it.
+        // A fresh connection that fails the same way is a real error.
+        $reused = $this->socket !== null;
+        try {
+            return $this->exchange($message);
+        } catch (RuntimeApiError $e) {
+            $this->disconnect();
+            if (!$reused || $e->status !== -1) {
+                throw $e;
+            }
+            return $this->exchange($message);
+        }
+    }
+
+    /** @return array{0: int, 1: array<string, string>, 2: string} */
+    private function exchange(string $message): array
+    {
+        $socket = $this->socket ??= $this->connect();
+        $written = 0;
+        $length = \strlen($message);
+        while ($written < $length) {
+            $n = @fwrite($socket, $written === 0 ? $message : substr($message, $written));
+            if ($n === false || $n === 0) {
+                throw new RuntimeApiError('could not send to the Runtime API at ' . $this->hostPort, -1);
+            }
+            $written += $n;
+        }
+
+        $statusLine = fgets($socket);
+        if ($statusLine === false || $statusLine === '') {
+            throw new RuntimeApiError('the Runtime API at ' . $this->hostPort . ' closed the connection', -1);
+        }
+        if (!preg_match('#^HTTP/1\.[01] (\d{3})#', $statusLine, $m)) {
+            throw new RuntimeApiError('unexpected answer from the Runtime API: ' . trim($statusLine));
+        }
+        $status = (int) $m[1];
+        $headers = [];
+        while (($line = fgets($socket)) !== false) {
+            $line = rtrim($line, "\r\n");
+            if ($line === '') {
+                break;
+            }
+            $colon = strpos($line, ':');
+            if ($colon !== false) {
+                $headers[strtolower(substr($line, 0, $colon))] = trim(substr($line, $colon + 1));
+            }
+        }
+        if (isset($headers['content-length'])) {
+            $body = $this->readExactly($socket, (int) $headers['content-length']);
+        } elseif (str_contains(strtolower($headers['transfer-encoding'] ?? ''), 'chunked')) {
+            $body = $this->readChunked($socket);
+        } else {
+            $body = (string) stream_get_contents($socket);
+            $headers['connection'] = 'close';
+        }
+        if (strtolower($headers['connection'] ?? '') === 'close') {
+            $this->disconnect();
+        }
+        return [$status, $headers, $body];
+    }
+
+    /** @return resource */
+    private function connect()
+    {
+        $context = stream_context_create(['socket' => ['tcp_nodelay' => true]]);
+        $socket = @stream_socket_client('tcp://' . $this->hostPort, $errno, $errstr, 10, STREAM_CLIENT_CONNECT, $context);
+        if ($socket === false) {
+            throw new RuntimeApiError("cannot connect to the Runtime API at {$this->hostPort}: $errstr ($errno)");
+        }
+        // /next blocks until Lambda has an event; the sandbox may be frozen for hours meanwhile.
+        stream_set_timeout($socket, 31536000);
+        return $socket;
+    }
+
+    /** @param resource $socket */
+    private function readExactly($socket, int $length): string
+    {
+        if ($length === 0) {
+            return '';
+        }
+        $body = (string) stream_get_contents($socket, $length);
+        if (\strlen($body) !== $length) {
+            throw new RuntimeApiError('the Runtime API closed the connection in the middle of a response');
+        }
+        return $body;
+    }
+
+    /** @param resource $socket */
+    private function readChunked($socket): string
+    {
+        $body = '';
+        while (($line = fgets($socket)) !== false) {
+            $size = hexdec(trim(explode(';', $line, 2)[0]));
+            if ($size === 0) {
+                while (($trailer = fgets($socket)) !== false && rtrim($trailer, "\r\n") !== '') {
+                }
+                return $body;
+            }
+            $body .= $this->readExactly($socket, (int) $size);
+            fgets($socket);
+        }
+        throw new RuntimeApiError('the Runtime API closed the connection in the middle of a chunked response');
+    }
+
+    private function disconnect(): void
+    {
+        if ($this->socket !== null) {
+            @fclose($this->socket);
+            $this->socket = null;
+        }
+    }
+}
