@@ -1,7 +1,7 @@
 // `npm run build`: config → plan → sources → executor → assemble (→ smoke). Each hop is its own module; this
 // file only wires them and reports.
 import { join, resolve } from 'node:path'
-import { loadConfig } from './config/load.ts'
+import { loadConfig, type LoadOptions } from './config/load.ts'
 import type { Executor } from './executors/types.ts'
 import { hostExecutor } from './executors/host.ts'
 import { assembleLayer, LIMITS } from './assemble/layer.ts'
@@ -15,6 +15,8 @@ import { debianMirror, localMirror, upstreamMirror } from './sources/mirrors.ts'
 export interface BuildOptions {
   root: string
   request: BuildRequest
+  /** Alternative versions.yaml / recipes directory (defaults: the project's own). */
+  config?: Omit<LoadOptions, 'root'>
   outDir: string
   cacheDir?: string
   log: Logger
@@ -31,8 +33,8 @@ export function defaultCacheDir(root: string): string {
   return process.env.PHP_LAYER_CACHE ? resolve(process.env.PHP_LAYER_CACHE) : join(root, '.cache')
 }
 
-export function planOnly(root: string, request: BuildRequest): BuildPlan {
-  return makePlan(loadConfig({ root }), request)
+export function planOnly(root: string, request: BuildRequest, config: Omit<LoadOptions, 'root'> = {}): BuildPlan {
+  return makePlan(loadConfig({ root, ...config }), request)
 }
 
 const executors: Record<ExecutorName, () => Executor> = { host: hostExecutor }
@@ -40,7 +42,7 @@ const executors: Record<ExecutorName, () => Executor> = { host: hostExecutor }
 export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   const { log } = opts
   const t0 = performance.now()
-  const plan = planOnly(opts.root, opts.request)
+  const plan = planOnly(opts.root, opts.request, opts.config)
   const cacheDir = opts.cacheDir ?? defaultCacheDir(opts.root)
   const logDir = join(cacheDir, 'logs')
   const run = createRunner(log, join(logDir, 'commands.log'))

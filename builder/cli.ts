@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander'
 import { FactoryError, UsageError } from './errors.ts'
 import { createLogger } from './log.ts'
 import { EXECUTORS } from './plan/plan.ts'
+import { registerPublishCommands } from './publish/command.ts'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const program = new Command()
@@ -29,12 +30,15 @@ program
   .option('--json', 'print one JSON object (the plan with --dry-run, else the result) on stdout')
   .option('--dry-run', 'print the plan; touch neither disk nor network')
   .option('--verbose', 'log every external command')
-  .action(async (o: { php: string; arch: string; ext?: string[]; executor: 'host'; out: string; json?: boolean; dryRun?: boolean; verbose?: boolean }) => {
+  .option('--versions <file>', 'use another versions.yaml (e.g. to try a change)')
+  .option('--recipes <dir>', 'use another recipes directory')
+  .action(async (o: { php: string; arch: string; ext?: string[]; executor: 'host'; out: string; json?: boolean; dryRun?: boolean; verbose?: boolean; versions?: string; recipes?: string }) => {
     const request = { php: o.php, arch: o.arch, executor: o.executor, ...(o.ext ? { extensions: o.ext } : {}) }
+    const config = { ...(o.versions ? { versionsFile: resolve(o.versions) } : {}), ...(o.recipes ? { recipesDir: resolve(o.recipes) } : {}) }
     if (o.dryRun) {
       // Only the config loader and the pure planner: no zx, no zip writer, nothing that touches disk or network.
       const [{ loadConfig }, { plan }] = await Promise.all([import('./config/load.ts'), import('./plan/plan.ts')])
-      const p = plan(loadConfig({ root }), request)
+      const p = plan(loadConfig({ root, ...config }), request)
       if (o.json) process.stdout.write(JSON.stringify(p, null, 2) + '\n')
       else {
         process.stdout.write(`${p.layerName}: PHP ${p.php.version} ${p.arch} (${p.base.name}) via ${p.executor}\n`)
@@ -46,7 +50,7 @@ program
     }
     const { build } = await import('./build.ts')
     const log = createLogger({ verbose: !!o.verbose })
-    const out = await build({ root, request, outDir: resolve(o.out), log })
+    const out = await build({ root, request, config, outDir: resolve(o.out), log })
     if (o.json) {
       const m = out.manifest
       process.stdout.write(
@@ -85,6 +89,8 @@ program
     const p = plan(config, { php: o.php ?? newest, arch: 'x86_64', executor: 'host', ...(extensions ? { extensions } : {}) })
     process.stdout.write(p.packages[o.manager].join('\n') + '\n')
   })
+
+registerPublishCommands(program)
 
 async function main(): Promise<number> {
   try {

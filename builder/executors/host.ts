@@ -41,7 +41,8 @@ export function hostExecutor(): Executor {
         return result(done, true)
       }
 
-      const work = join(ctx.cacheDir, 'work', key)
+      // Per-process work directory: two builds of the same key may run at once; the first to finish wins.
+      const work = join(ctx.cacheDir, 'work', `${key}-${process.pid}`)
       rmSync(work, { recursive: true, force: true })
       mkdirSync(work, { recursive: true })
       const script = join(work, 'compile.sh')
@@ -63,9 +64,11 @@ export function hostExecutor(): Executor {
         log.done(label, r.ms)
       }
       writeFileSync(join(stage, 'toolchain.json'), JSON.stringify(toolchain, null, 2) + '\n')
-      rmSync(done, { recursive: true, force: true })
       mkdirSync(join(ctx.cacheDir, 'builds'), { recursive: true })
-      renameSync(stage, done)
+      if (!existsSync(join(done, 'opt', 'bin', 'php-cgi'))) {
+        rmSync(done, { recursive: true, force: true })
+        renameSync(stage, done)
+      }
       rmSync(work, { recursive: true, force: true })
       return result(done, false)
     },

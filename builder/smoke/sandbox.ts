@@ -1,0 +1,108 @@
+// A Lambda-like sandbox built with bubblewrap: the layer read-only at /opt, the function read-only at /var/task, a
+// fresh tmpfs /tmp, an unprivileged user, Lambda's environment and LD_LIBRARY_PATH order, and library directories
+// holding only the base image's libraries. A library the layer forgot to bundle fails to load here, as on Lambda.
+import { copyFileSync, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { join } from 'node:path'
+import type { Arch } from '../manifest.ts'
+
+/** Lambda's library search order: the base's directories come before the layer's /opt/lib. */
+export const LAMBDA_LD_LIBRARY_PATH = '/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib'
+/** Where Amazon Linux keeps its CA bundle. */
+export const CA_BUNDLE_PATH = '/etc/pki/tls/certs/ca-bundle.crt'
+
+export interface SandboxSpec {
+  /** Unpacked layer, mounted at /opt. */
+  layerDir: string
+  /** Function code, mounted at /var/task. */
+  taskDir: string
+  /** Directory holding only the base image's libraries (see prepareBaseLibs), mounted at /usr/lib64. */
+  baseLibDir: string
+  /** A CA bundle to mount at Amazon Linux's path, or undefined to leave it out. */
+  caBundle?: string
+  env?: Record<string, string>
+  /** Run the command through this emulator (arm64 on an x86_64 host). */
+  emulator?: string
+}
+
+export function lambdaEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: '/usr/local/bin:/usr/bin/:/bin:/opt/bin',
+    LD_LIBRARY_PATH: LAMBDA_LD_LIBRARY_PATH,
+    LAMBDA_TASK_ROOT: '/var/task',
+    LAMBDA_RUNTIME_DIR: '/var/runtime',
+    LANG: 'en_US.UTF-8',
+    TZ: ':UTC',
+    AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_LAMBDA_FUNCTION_NAME: 'smoke',
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
+    AWS_EXECUTION_ENV: 'AWS_Lambda_provided.al2023',
+    HOME: '/tmp',
+    ...extra,
+  }
+}
+
+/** The bwrap argv that runs `cmd` in the sandbox (pure: the caller runs it). */
+export function sandboxArgv(spec: SandboxSpec, cmd: string[]): string[] {
+  const args = [
+    'bwrap',
+    '--die-with-parent',
+    '--unshare-user', '--uid', '993', '--gid', '990',
+    '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--hostname', 'sandbox',
+    '--proc', '/proc',
+    '--dev', '/dev',
+    '--tmpfs', '/tmp',
+    // Tools only (sh, dirname, env...). They find their libraries through LD_LIBRARY_PATH in the base set.
+    '--ro-bind', '/usr/bin', '/usr/bin',
+    '--symlink', 'usr/bin', '/bin',
+    '--ro-bind', spec.baseLibDir, '/usr/lib64',
+    '--symlink', 'usr/lib64', '/lib64',
+    '--dir', '/usr/lib',
+    '--dir', '/var/runtime',
+    '--dir', '/var/lang/lib',
+    '--ro-bind', spec.layerDir, '/opt',
+    '--ro-bind', spec.taskDir, '/var/task',
+    '--dir', '/etc',
+  ]
+  for (const f of ['/etc/hosts', '/etc/passwd', '/etc/group', '/etc/nsswitch.conf']) {
+    if (existsSync(f)) args.push('--ro-bind', f, f)
+  }
+  if (spec.caBundle) args.push('--ro-bind', spec.caBundle, CA_BUNDLE_PATH)
+  if (spec.emulator) args.push('--ro-bind', spec.emulator, spec.emulator)
+  args.push('--clearenv')
+  for (const [k, v] of Object.entries(lambdaEnv(spec.env))) args.push('--setenv', k, v)
+  args.push('--chdir', '/var/task', '--')
+  if (spec.emulator) args.push(spec.emulator)
+  return [...args, ...cmd]
+}
+
+/**
+ * Collects the base image's libraries that exist on this machine into `cacheDir` (once per list and arch), so the
+ * sandbox's /usr/lib64 holds exactly those and nothing else. Names the host lacks are simply absent, which
+ * can only make the sandbox stricter than Lambda.
+ */
+export function prepareBaseLibs(cacheDir: string, arch: Arch, names: string[], hostDirs: string[]): string {
+  const key = createHash('sha256').update(arch).update(names.join('\n')).update(hostDirs.join(':')).digest('hex').slice(0, 16)
+  const dir = join(cacheDir, 'sandbox', `base-libs-${arch}-${key}`)
+  if (existsSync(join(dir, '.complete'))) return dir
+  const tmp = `${dir}.tmp-${process.pid}`
+  rmSync(tmp, { recursive: true, force: true })
+  mkdirSync(tmp, { recursive: true })
+  for (const name of names) {
+    const src = hostDirs.map((d) => join(d, name)).find((p) => existsSync(p))
+    if (src) copyFileSync(realpathSync(src), join(tmp, name))
+  }
+  // gconv modules and the loader's own files live in subdirectories on Debian; they are not needed here.
+  writeFileSync(join(tmp, '.complete'), readdirSync(tmp).sort().join('\n') + '\n')
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(join(cacheDir, 'sandbox'), { recursive: true })
+  renameSync(tmp, dir)
+  return dir
+}
+
+/** Library directories of this Debian/Ubuntu machine for a target arch (multiarch layout). */
+export function hostLibDirs(gnuTriplet: string): string[] {
+  return [`/lib/${gnuTriplet}`, `/usr/lib/${gnuTriplet}`, `/usr/${gnuTriplet}/lib`, '/lib64', '/usr/lib64']
+}

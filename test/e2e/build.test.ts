@@ -1,0 +1,151 @@
+// One real layer, end to end: PHP 8.2.32 x86_64 compiled on this host from the pinned, verified tarball, assembled,
+// and run the way Lambda would run it. The first run on a fresh machine compiles (~6 minutes on 2 cores).
+import t from 'tap'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig } from '../../builder/config/load.ts'
+import { compareVersions, isElf, maxGlibc, readElf } from '../../builder/assemble/elf.ts'
+import type { ZipManifest } from '../../builder/manifest.ts'
+import { codeSha256 } from '../../builder/sources/digest.ts'
+import { hostLibDirs, prepareBaseLibs, sandboxArgv } from '../../builder/smoke/sandbox.ts'
+import { readZip, unpackZip } from '../../builder/smoke/unpack.ts'
+import { npmRun, projectRoot } from '../support/cli.ts'
+
+const config = loadConfig({ root: projectRoot })
+const build = npmRun('build', ['--php', '8.2.32', '--arch', 'x86_64', '--json'])
+if (build.code !== 0) {
+  t.fail(`build failed (exit ${build.code}): ${build.stderr.slice(-3000)}`)
+  t.end()
+  process.exit()
+}
+const result = JSON.parse(build.stdout) as { zip: string; manifest: string; sha256: string; codeSha256: string; zippedBytes: number; unzippedBytes: number; php: string; arch: string; extensions: string[] }
+const manifest = JSON.parse(readFileSync(result.manifest, 'utf8')) as ZipManifest
+const entries = await readZip(result.zip)
+const byPath = new Map(entries.map((e) => [e.path, e]))
+
+t.test('--json reports the artifact', async (t) => {
+  t.equal(result.zip, join(projectRoot, 'dist', 'php-82-8.2.32-x86_64.zip'))
+  t.equal(result.php, '8.2.32')
+  t.equal(result.arch, 'x86_64')
+  t.equal(result.sha256, manifest.zip.sha256)
+  t.equal(result.codeSha256, codeSha256(result.sha256))
+  t.ok(result.zippedBytes > 0 && result.unzippedBytes > result.zippedBytes)
+  t.match(build.stderr, /zipped, .* unzipped/, 'sizes printed')
+  t.match(build.stderr, /✓ assemble php-82-8\.2\.32-x86_64\.zip/)
+})
+
+t.test('binaries are executable, stripped x86-64 ELF', async (t) => {
+  for (const p of ['bin/php', 'bin/php-cgi', 'bootstrap']) {
+    const e = byPath.get(p)
+    t.ok(e, `${p} present`)
+    t.equal((e!.mode & 0o111) === 0o111, true, `${p} executable`)
+  }
+  for (const p of ['bin/php', 'bin/php-cgi']) {
+    const info = readElf(byPath.get(p)!.data)
+    t.equal(info.machine, 62, `${p} is x86-64`)
+    t.notOk(info.hasSymtab, `${p} stripped`)
+  }
+})
+
+t.test('lib/ holds what the base lacks and nothing it has', async (t) => {
+  const base = new Set(config.baseLibraries.x86_64.filter((n) => !config.versions.base.notOnLambdaHost.includes(n)))
+  const libs = entries.filter((e) => e.path.startsWith('lib/')).map((e) => e.path.slice(4))
+  t.ok(libs.length > 0, 'some libraries bundled')
+  for (const l of libs) t.notOk(base.has(l), `${l} is not in the base image`)
+  for (const l of ['libonig.so.5', 'libsodium.so.23', 'libzip.so.4', 'libpq.so.5', 'libxslt.so.1']) t.ok(libs.includes(l), `${l} bundled`)
+  t.same(manifest.libraries, libs.sort())
+  // Every NEEDED entry resolves to the layer or the base.
+  const have = new Set([...libs, ...base])
+  for (const e of entries) {
+    if (!isElf(e.data)) continue
+    for (const n of readElf(e.data).needed) t.ok(have.has(n), `${e.path} needs ${n}: resolvable`)
+  }
+})
+
+t.test('no ELF file needs a GLIBC newer than 2.34', async (t) => {
+  let highest = '0'
+  for (const e of entries) {
+    if (!isElf(e.data)) continue
+    const m = maxGlibc(readElf(e.data))
+    if (m && compareVersions(m.version, highest) > 0) highest = m.version
+  }
+  t.ok(compareVersions(highest, '2.34') <= 0, `highest is GLIBC_${highest}`)
+  t.equal(manifest.maxGlibc, highest)
+})
+
+t.test('manifest inside the layer matches the sidecar', async (t) => {
+  const inner = JSON.parse(byPath.get('php/manifest.json')!.data.toString()) as ZipManifest
+  t.equal(inner.php.version, '8.2.32')
+  t.equal(inner.buildId, manifest.buildId)
+  t.equal(inner.unzippedBytes, entries.reduce((n, e) => n + e.size, 0), 'unzipped size is exact')
+  t.equal(manifest.sources[0]!.sha256, 'e02aa173c236c12791696254d607da680e6d5516f8f5c2339642de7c4f944bd2')
+  t.match(manifest.sources[0]!.verified.join(' '), /sha256 gpg:[0-9A-F]{40}/)
+})
+
+// Run the layer as Lambda would: unpacked read-only at /opt with only the base's libraries around it.
+const layer = mkdtempSync(join(tmpdir(), 'layer-'))
+await unpackZip(result.zip, layer)
+const task = mkdtempSync(join(tmpdir(), 'task-'))
+mkdirSync(join(task, 'public'))
+writeFileSync(join(task, 'public', 'index.php'), '<?php echo "Hello from ", PHP_SAPI, " ", PHP_VERSION;\n')
+const baseLibDir = prepareBaseLibs(join(projectRoot, '.cache'), 'x86_64', config.baseLibraries.x86_64, hostLibDirs('x86_64-linux-gnu'))
+const inSandbox = (cmd: string[], env: Record<string, string> = {}) => {
+  const argv = sandboxArgv({ layerDir: layer, taskDir: task, baseLibDir, env: { LD_LIBRARY_PATH: '/opt/lib', ...env } }, cmd)
+  return spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' })
+}
+
+t.test('/opt/bin/php -m lists every default extension, with no startup warning', async (t) => {
+  const r = inSandbox(['/opt/bin/php', '-m'])
+  t.equal(r.status, 0, r.stderr)
+  t.equal(r.stderr, '', 'nothing on stderr')
+  t.notMatch(r.stdout, /Warning|Error|Deprecated/)
+  const modules = r.stdout.split('\n').filter((l) => l && !l.startsWith('[')).sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()))
+  t.same(modules, manifest.modules)
+  const want = config.versions.extensions.default.filter((e) => !['intl', 'soap'].includes(e))
+  const names = new Set(modules.map((m) => m.toLowerCase()))
+  for (const e of want) t.ok(names.has(e === 'opcache' ? 'zend opcache' : e), `${e} loaded`)
+})
+
+t.test('php-cgi renders a hello-world script', async (t) => {
+  const r = inSandbox(['/opt/bin/php-cgi'], {
+    REDIRECT_STATUS: '200',
+    REQUEST_METHOD: 'GET',
+    SCRIPT_FILENAME: '/var/task/public/index.php',
+    SCRIPT_NAME: '/index.php',
+    REQUEST_URI: '/',
+    SERVER_PROTOCOL: 'HTTP/1.1',
+  })
+  t.equal(r.status, 0, r.stderr)
+  t.match(r.stdout, /^Content-type: text\/html; charset=UTF-8\r?\n/m)
+  t.match(r.stdout, /\r?\n\r?\nHello from cgi-fcgi 8\.2\.32$/)
+})
+
+t.test('a second build with unchanged inputs recompiles nothing and gives the same zip', async (t) => {
+  const again = npmRun('build', ['--php', '8.2.32', '--arch', 'x86_64', '--json'])
+  t.equal(again.code, 0, again.stderr)
+  t.match(again.stderr, /compile php 8\.2\.32 x86_64: cached/)
+  t.notMatch(again.stderr, /✓ make php/)
+  t.equal((JSON.parse(again.stdout) as { sha256: string }).sha256, result.sha256)
+  t.comment(`second build took ${(again.ms / 1000).toFixed(1)}s`)
+})
+
+t.test('the shared-off extensions exist and load when asked', async (t) => {
+  for (const ext of ['intl', 'soap']) {
+    t.ok(existsSync(join(layer, 'php', 'extensions', `${ext}.so`)), `${ext}.so shipped`)
+    const r = inSandbox(['/opt/bin/php', '-d', `extension=${ext}`, '-r', `echo extension_loaded("${ext}") ? "yes" : "no";`])
+    t.equal(r.stdout, 'yes', `${ext} loads: ${r.stderr}`)
+  }
+})
+
+t.test('a rebuild from scratch in an empty cache gives a byte-identical zip', async (t) => {
+  const cache = mkdtempSync(join(tmpdir(), 'fresh-cache-'))
+  const out = mkdtempSync(join(tmpdir(), 'fresh-dist-'))
+  const fresh = npmRun('build', ['--php', '8.2.32', '--arch', 'x86_64', '--json', '--out', out], { PHP_LAYER_CACHE: cache })
+  t.equal(fresh.code, 0, fresh.stderr.slice(-2000))
+  t.match(fresh.stderr, /✓ make php 8\.2\.32 x86_64/, 'really compiled again')
+  const r = JSON.parse(fresh.stdout) as { sha256: string; zip: string }
+  t.equal(r.sha256, result.sha256, 'same sha256 as the first build')
+  t.ok(readFileSync(r.zip).equals(readFileSync(result.zip)))
+})
