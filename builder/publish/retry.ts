@@ -16,7 +16,7 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = {
   sdkMaxAttempts: 5,
-  regionAttempts: 4,
+  regionAttempts: 8,
   regionMinDelayMs: 1000,
   regionMaxDelayMs: 20_000,
 }
