@@ -22,7 +22,7 @@ t.test('SIGKILL mid-run, rerun completes with no duplicates; layers.json always 
   })
   const z = await makeLayerZip({ dir })
   const layersFile = join(dir, 'layers.json')
-  const env = {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     AWS_ENDPOINT_URL_LAMBDA: emu.endpoint,
     AWS_ACCESS_KEY_ID: FAKE_CREDENTIALS.accessKeyId,
