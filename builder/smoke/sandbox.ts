@@ -1,10 +1,11 @@
 // A Lambda-like sandbox built with bubblewrap: the layer read-only at /opt, the function read-only at /var/task, a
 // fresh tmpfs /tmp, an unprivileged user, Lambda's environment and LD_LIBRARY_PATH order, and library directories
 // holding only the base image's libraries. A library the layer forgot to bundle fails to load here, as on Lambda.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import type { Arch } from '../manifest.ts'
+import { readElf } from '../assemble/elf.ts'
 
 /** Lambda's library search order: the base's directories come before the layer's /opt/lib. */
 export const LAMBDA_LD_LIBRARY_PATH = '/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib'
@@ -18,6 +19,12 @@ export interface SandboxSpec {
   taskDir: string
   /** Directory holding only the base image's libraries (see prepareBaseLibs), mounted at /usr/lib64. */
   baseLibDir: string
+  /**
+   * The host loader's multiarch directory name (x86_64-linux-gnu). Amazon Linux's loader searches /lib64 by
+   * default; the host's loader (which runs in the sandbox) searches /usr/lib/<triplet> instead, so the base set
+   * is mounted there too and lookups behave as on Lambda even without LD_LIBRARY_PATH.
+   */
+  gnuTriplet: string
   /** A CA bundle to mount at Amazon Linux's path, or undefined to leave it out. */
   caBundle?: string
   env?: Record<string, string>
@@ -60,6 +67,8 @@ export function sandboxArgv(spec: SandboxSpec, cmd: string[]): string[] {
     '--ro-bind', spec.baseLibDir, '/usr/lib64',
     '--symlink', 'usr/lib64', '/lib64',
     '--dir', '/usr/lib',
+    '--ro-bind', spec.baseLibDir, `/usr/lib/${spec.gnuTriplet}`,
+    '--symlink', 'usr/lib', '/lib',
     '--dir', '/var/runtime',
     '--dir', '/var/lang/lib',
     '--ro-bind', spec.layerDir, '/opt',
@@ -80,8 +89,10 @@ export function sandboxArgv(spec: SandboxSpec, cmd: string[]): string[] {
 
 /**
  * Collects the base image's libraries that exist on this machine into `cacheDir` (once per list and arch), so the
- * sandbox's /usr/lib64 holds exactly those and nothing else. Names the host lacks are simply absent, which
- * can only make the sandbox stricter than Lambda.
+ * sandbox's /usr/lib64 holds those and nothing else. Names the host lacks are simply absent, which can only make
+ * the sandbox stricter than Lambda. The host's copies may need libraries the real base's copies do not (Debian's
+ * libcurl links librtmp and libssh2; Amazon Linux's does not): those dependencies of base libraries are added
+ * too, because on Lambda the base satisfies its own libraries. A layer's own direct needs are not widened by this.
  */
 export function prepareBaseLibs(cacheDir: string, arch: Arch, names: string[], hostDirs: string[]): string {
   const key = createHash('sha256').update(arch).update(names.join('\n')).update(hostDirs.join(':')).digest('hex').slice(0, 16)
@@ -90,12 +101,26 @@ export function prepareBaseLibs(cacheDir: string, arch: Arch, names: string[], h
   const tmp = `${dir}.tmp-${process.pid}`
   rmSync(tmp, { recursive: true, force: true })
   mkdirSync(tmp, { recursive: true })
-  for (const name of names) {
+  const listed: string[] = []
+  const support: string[] = []
+  const queue = [...names]
+  const seen = new Set<string>()
+  while (queue.length) {
+    const name = queue.shift()!
+    if (seen.has(name)) continue
+    seen.add(name)
     const src = hostDirs.map((d) => join(d, name)).find((p) => existsSync(p))
-    if (src) copyFileSync(realpathSync(src), join(tmp, name))
+    if (!src) continue
+    const real = realpathSync(src)
+    copyFileSync(real, join(tmp, name))
+    ;(names.includes(name) ? listed : support).push(name)
+    try {
+      queue.push(...readElf(readFileSync(real)).needed)
+    } catch {
+      // linker scripts and data files in the list have no dependencies
+    }
   }
-  // gconv modules and the loader's own files live in subdirectories on Debian; they are not needed here.
-  writeFileSync(join(tmp, '.complete'), readdirSync(tmp).sort().join('\n') + '\n')
+  writeFileSync(join(tmp, '.complete'), `# base libraries present on this host\n${listed.sort().join('\n')}\n# their host-only dependencies\n${support.sort().join('\n')}\n`)
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(join(cacheDir, 'sandbox'), { recursive: true })
   renameSync(tmp, dir)

@@ -92,7 +92,7 @@ mkdirSync(join(task, 'public'))
 writeFileSync(join(task, 'public', 'index.php'), '<?php echo "Hello from ", PHP_SAPI, " ", PHP_VERSION;\n')
 const baseLibDir = prepareBaseLibs(join(projectRoot, '.cache'), 'x86_64', config.baseLibraries.x86_64, hostLibDirs('x86_64-linux-gnu'))
 const inSandbox = (cmd: string[], env: Record<string, string> = {}) => {
-  const argv = sandboxArgv({ layerDir: layer, taskDir: task, baseLibDir, env: { LD_LIBRARY_PATH: '/opt/lib', ...env } }, cmd)
+  const argv = sandboxArgv({ layerDir: layer, taskDir: task, baseLibDir, gnuTriplet: 'x86_64-linux-gnu', env: { LD_LIBRARY_PATH: '/opt/lib', ...env } }, cmd)
   return spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' })
 }
 
