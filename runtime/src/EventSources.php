@@ -30,6 +30,10 @@ final class EventSources
     /** @param mixed $event decoded JSON */
     public static function detect(mixed $event): EventSource
     {
+        if ($event === []) {
+            // json_decode() makes {} and [] the same empty array.
+            throw new InvocationFailure(ErrorTypes::UNSUPPORTED_EVENT, self::unsupported('an empty event'));
+        }
         if (!\is_array($event) || array_is_list($event)) {
             throw new InvocationFailure(ErrorTypes::UNSUPPORTED_EVENT, self::unsupported('a JSON ' . get_debug_type($event) . ' instead of an object'));
         }
@@ -71,8 +75,7 @@ final class EventSources
         if (isset($event['requestContext']) || isset($event['httpMethod']) || isset($event['rawPath'])) {
             return 'an event that looks like HTTP but matches none of their formats';
         }
-        $keys = \array_slice(array_map('strval', array_keys($event)), 0, 8);
-        return $keys === [] ? 'an empty object' : 'an event with fields ' . implode(', ', $keys);
+        return 'an event with fields ' . implode(', ', \array_slice(array_map('strval', array_keys($event)), 0, 8));
     }
 }
 

@@ -31,6 +31,8 @@ final class PhpCgiServer
     private ?FastCgiConnection $connection = null;
     private int $servedByCurrent = 0;
     private int $pid = 0;
+    /** How the last killed php-cgi ended, for the restart message. */
+    private string $lastExit = '';
     /** @var array<string, mixed>|null proc_get_status() reports an exit only once before PHP 8.3 */
     private ?array $exitStatus = null;
     private string $socketDir;
@@ -102,7 +104,7 @@ final class PhpCgiServer
             $this->connection->probe(hrtime(true) / 1e9 + $timeoutSeconds, $this->watched(), $this->onWatched(...));
         } catch (PhpCgiGone $e) {
             $status = $this->reap();
-            throw new \RuntimeException("php-cgi ({$this->binary}) exited during start-up$status; its messages are in the log above");
+            throw new \RuntimeException("php-cgi ({$this->binary}) stopped during start-up" . ($status === '' ? '' : " (it $status)") . '; its messages are in the log above');
         } catch (PhpCgiTimeout) {
             $this->kill();
             throw new \RuntimeException("php-cgi ({$this->binary}) did not start accepting FastCGI requests within {$timeoutSeconds}s");
@@ -121,7 +123,8 @@ final class PhpCgiServer
     {
         if ($this->process === null || !$this->isRunning()) {
             // Died between invocations (killed, out of memory…): replace it before this request.
-            Log::runtime('php-cgi was not running' . $this->reap() . '; starting a new one');
+            $exit = $this->process === null ? '' : $this->reap();
+            Log::runtime('php-cgi had stopped' . ($exit === '' ? '' : " (it $exit)") . '; starting a new one');
             $this->start();
         }
         $connection = $this->connection;
@@ -144,7 +147,8 @@ final class PhpCgiServer
     public function afterRequest(): void
     {
         if ($this->process === null || !$this->isRunning()) {
-            Log::runtime('starting a new php-cgi' . $this->reap());
+            $exit = $this->process === null ? $this->lastExit : $this->reap();
+            Log::runtime('starting a new php-cgi' . ($exit === '' ? '' : "; the previous one $exit"));
             $this->start();
         } elseif ($this->maxRequests > 0 && $this->servedByCurrent >= $this->maxRequests) {
             $this->stop();
@@ -165,7 +169,7 @@ final class PhpCgiServer
         if ($this->process !== null && $this->isRunning()) {
             @proc_terminate($this->process, 9);
         }
-        $this->reap();
+        $this->lastExit = $this->reap();
     }
 
     /** Graceful stop: SIGTERM, then SIGKILL if php-cgi takes more than a second. */
@@ -221,7 +225,7 @@ final class PhpCgiServer
         return false;
     }
 
-    /** Waits for the dead (or dying) process and returns a " (exit code 3)"-style note. */
+    /** Collects the dead (or dying) process and says how it ended ("was killed by signal 9", "exited with code 255"). */
     private function reap(): string
     {
         if ($this->connection !== null) {
@@ -230,9 +234,13 @@ final class PhpCgiServer
         }
         $note = '';
         if ($this->process !== null) {
-            if (!$this->isRunning() && $this->exitStatus !== null) {
+            // Its sockets close a moment before it can be reaped: give it that moment.
+            for ($i = 0; $i < 100 && $this->isRunning(); $i++) {
+                usleep(1000);
+            }
+            if ($this->exitStatus !== null) {
                 $status = $this->exitStatus;
-                $note = $status['signaled'] ? " (killed by signal {$status['termsig']})" : " (exit code {$status['exitcode']})";
+                $note = $status['signaled'] ? "was killed by signal {$status['termsig']}" : "exited with code {$status['exitcode']}";
             }
             $this->drainStderr();
             if ($this->stderr !== null) {

@@ -48,10 +48,9 @@ final class Bootstrap
             return $this->initFailed(new InitFailure(ErrorTypes::PHP_CGI_START_FAILED, $e->getMessage(), $e));
         }
 
-        self::onTerminate(function (): void {
-            $this->phpCgi->shutdown();
-            exit(0);
-        });
+        // However the loop ends — signal, Runtime API failure, a bug — php-cgi must not outlive it.
+        register_shutdown_function(fn () => $this->phpCgi->shutdown());
+        self::onTerminate(static fn () => exit(0));
         if (getenv('PHP_FCGI_CHILDREN') !== false && getenv('PHP_FCGI_CHILDREN') !== '0') {
             Log::runtime('PHP_FCGI_CHILDREN is ignored: Lambda sends one request at a time, so php-cgi runs as a single process');
         }
@@ -62,7 +61,6 @@ final class Bootstrap
         } catch (RuntimeApiError $e) {
             // Lambda tears the sandbox down on its side; nothing left to answer to.
             Log::runtime('stopping: ' . $e->getMessage());
-            $this->phpCgi->shutdown();
             return 1;
         }
         return 0;

@@ -193,9 +193,12 @@ export class Sandbox {
     })
   }
 
-  /** Signals the whole process group (default SIGKILL, as Lambda does when it resets an environment). */
+  /**
+   * Signals the whole process group (default SIGKILL, as Lambda does when it resets an
+   * environment). Also after the bootstrap itself has exited: its children may not have.
+   */
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
-    if (this.hasExited || this.process.pid === undefined) return
+    if (this.process.pid === undefined) return
     try {
       process.kill(-this.process.pid, signal)
     } catch {
