@@ -1,0 +1,174 @@
+// The bootstrap's life cycle: start-up checks reported as init errors, the layer's file layout,
+// one warm php-cgi across invocations, request limits, and a clean stop.
+import t, { type Test } from 'tap'
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { RuntimeApiEmulator, type InvocationResult, type Sandbox, type SandboxOptions } from '../support/runtime-api-emulator.ts'
+import { findPhpBinaries, fixtureApp, fixtureEvents, repoRoot, runtimeBootstrap, runtimeEnv, type RuntimeEnvOptions } from '../support/php.ts'
+
+const php = findPhpBinaries()
+type Json = Record<string, unknown>
+
+async function start(t: Test, options: RuntimeEnvOptions = {}, sandboxOptions: Partial<SandboxOptions> = {}): Promise<{ api: RuntimeApiEmulator; sandbox: Sandbox }> {
+  const api = await RuntimeApiEmulator.start()
+  const sandbox = api.spawnSandbox({ command: runtimeBootstrap, env: runtimeEnv(php, options), ...sandboxOptions })
+  t.teardown(async () => {
+    await sandbox.stop()
+    await api.close()
+  })
+  return { api, sandbox }
+}
+
+function event(path = '/'): Json {
+  const e = JSON.parse(readFileSync(join(fixtureEvents, 'httpapi-v2-cookies.json'), 'utf8')) as Json
+  e.rawPath = path
+  e.rawQueryString = ''
+  return e
+}
+
+interface Report {
+  pid: number
+  opcache: { enabled: boolean; hits: number } | null
+  server: Record<string, string>
+}
+
+function report(t: Test, result: InvocationResult): Report {
+  if (result.kind !== 'response') {
+    t.fail(`expected a response, got ${JSON.stringify(result)}`)
+    throw new Error('no response')
+  }
+  return JSON.parse((result.json as Json).body as string) as Report
+}
+
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return false
+  }
+}
+
+t.test('a missing handler is an init error, and the bootstrap exits', async (t) => {
+  const { api, sandbox } = await start(t, { handler: 'public/missing.php' })
+  const queued = api.invoke(event())
+  const report = await api.waitForInitError()
+  t.equal(report.errorType, 'Runtime.HandlerNotFound')
+  t.match(report.error?.errorMessage, `The handler "public/missing.php" does not exist: there is no file ${join(fixtureApp, 'public/missing.php')}`)
+  t.match(await queued, { kind: 'error', phase: 'init', errorType: 'Runtime.HandlerNotFound' })
+  t.match(await sandbox.exited, { code: 1 })
+  t.equal(api.nextCalls, 0, 'never asked for work')
+})
+
+t.test('other start-up problems are init errors too', async (t) => {
+  const cases: Array<[string, RuntimeEnvOptions, string, RegExp]> = [
+    ['no handler', { handler: '' }, 'Runtime.HandlerNotFound', /No handler is configured/],
+    ['not a .php handler', { handler: 'public/notes.txt' }, 'Runtime.InvalidHandler', /is not a \.php file/],
+    ['php-cgi missing', { extra: { PHP_LAYER_CGI: '/nonexistent/php-cgi' } }, 'Runtime.PhpCgiStartFailed', /php-cgi not found at \/nonexistent\/php-cgi/],
+    ['php-cgi failing at start', { extra: { PHP_LAYER_CGI: '/bin/false' } }, 'Runtime.PhpCgiStartFailed', /\/bin\/false\) stopped during start-up \(it exited with code 1\)/],
+    ['bad setting', { extra: { PHP_FCGI_MAX_REQUESTS: 'lots' } }, 'Runtime.InvalidConfiguration', /PHP_FCGI_MAX_REQUESTS must be a non-negative whole number/],
+  ]
+  for (const [name, options, type, message] of cases) {
+    const { api, sandbox } = await start(t, options)
+    const report = await api.waitForInitError()
+    t.equal(report.errorType, type, name)
+    t.match(report.error?.errorMessage, message, name)
+    t.match(await sandbox.exited, { code: 1 }, `${name}: exits`)
+  }
+})
+
+t.test('runs from the layer layout with no overrides', async (t) => {
+  // /opt as the layer unpacks it: bootstrap, php/runtime/*.php, bin/php, bin/php-cgi.
+  const opt = mkdtempSync(join(tmpdir(), 'layer-'))
+  t.teardown(() => rmSync(opt, { recursive: true, force: true }))
+  copyFileSync(runtimeBootstrap, join(opt, 'bootstrap'))
+  chmodSync(join(opt, 'bootstrap'), 0o755)
+  mkdirSync(join(opt, 'php/runtime'), { recursive: true })
+  for (const file of readdirSync(join(repoRoot, 'runtime/src'))) copyFileSync(join(repoRoot, 'runtime/src', file), join(opt, 'php/runtime', file))
+  mkdirSync(join(opt, 'bin'))
+  symlinkSync(php.php, join(opt, 'bin/php'))
+  symlinkSync(php.phpCgi, join(opt, 'bin/php-cgi'))
+
+  const api = await RuntimeApiEmulator.start()
+  const env = runtimeEnv(php)
+  delete env.PHP_LAYER_PHP
+  delete env.PHP_LAYER_CGI
+  const sandbox = api.spawnSandbox({ command: join(opt, 'bootstrap'), env })
+  t.teardown(async () => {
+    await sandbox.stop()
+    await api.close()
+  })
+  const result = await api.invoke(event('/hello.php'))
+  t.match(result, { kind: 'response', json: { statusCode: 200, body: 'Hello world' } })
+})
+
+t.test('one php-cgi serves every invocation, with opcache warm', async (t) => {
+  const { api } = await start(t)
+  const first = report(t, await api.invoke(event()))
+  let last = first
+  for (let i = 0; i < 3; i++) last = report(t, await api.invoke(event()))
+  t.equal(last.pid, first.pid, 'same php-cgi process')
+  if (first.opcache?.enabled) {
+    t.ok((last.opcache?.hits ?? 0) >= (first.opcache.hits ?? 0) + 3, `opcache hits grow (${first.opcache.hits} → ${last.opcache?.hits})`)
+  } else {
+    t.fail('opcache is not enabled for php-cgi: the layer (or php-cgi package) must load and enable it')
+  }
+})
+
+t.test("php-cgi's default limit of 500 requests does not apply", async (t) => {
+  const { api, sandbox } = await start(t)
+  const first = report(t, await api.invoke(event()))
+  for (let i = 0; i < 505; i++) {
+    const result = await api.invoke(event('/hello.php'))
+    if (result.kind !== 'response') {
+      t.fail(`invocation ${i + 2} was not served: ${JSON.stringify(result)}`)
+      return
+    }
+  }
+  const last = report(t, await api.invoke(event()))
+  t.equal(last.pid, first.pid, 'still the first php-cgi after 507 requests')
+  t.notMatch(sandbox.logs, /starting a new php-cgi|had stopped/)
+})
+
+t.test('PHP_FCGI_MAX_REQUESTS set by the function recycles php-cgi between invocations', async (t) => {
+  const { api } = await start(t, { extra: { PHP_FCGI_MAX_REQUESTS: '3' } })
+  const pids: number[] = []
+  for (let i = 0; i < 7; i++) pids.push(report(t, await api.invoke(event())).pid)
+  t.equal(new Set(pids.slice(0, 3)).size, 1)
+  t.equal(new Set(pids.slice(3, 6)).size, 1)
+  t.not(pids[3], pids[0])
+  t.not(pids[6], pids[3])
+  t.notOk(alive(pids[0] ?? 0), 'the recycled php-cgi is gone')
+})
+
+t.test('each invocation gets its own trace id and request id', async (t) => {
+  const { api } = await start(t)
+  const traceA = 'Root=1-65f0b2c4-aaaaaaaaaaaaaaaaaaaaaaaa;Parent=1111111111111111;Sampled=1'
+  const traceB = 'Root=1-65f0b2c5-bbbbbbbbbbbbbbbbbbbbbbbb;Parent=2222222222222222;Sampled=0'
+  const a = await api.invoke(event(), { traceId: traceA, requestId: 'request-a' })
+  const b = await api.invoke(event(), { traceId: traceB, requestId: 'request-b' })
+  t.match(report(t, a).server, { _X_AMZN_TRACE_ID: traceA, LAMBDA_REQUEST_ID: 'request-a' })
+  t.match(report(t, b).server, { _X_AMZN_TRACE_ID: traceB, LAMBDA_REQUEST_ID: 'request-b' })
+})
+
+t.test('SIGTERM stops the bootstrap and its php-cgi', async (t) => {
+  const { api, sandbox } = await start(t)
+  const { pid } = report(t, await api.invoke(event()))
+  t.ok(alive(pid))
+  process.kill(sandbox.pid ?? 0, 'SIGTERM')
+  t.match(await sandbox.exited, { code: 0 })
+  for (let i = 0; i < 100 && alive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.notOk(alive(pid), 'php-cgi is gone too')
+})
+
+t.test('start-up is measured from spawn to the first /next', async (t) => {
+  const api = await RuntimeApiEmulator.start()
+  const waiting = api.waitForNext()
+  const sandbox = api.spawnSandbox({ command: runtimeBootstrap, env: runtimeEnv(php) })
+  t.teardown(async () => {
+    await sandbox.stop()
+    await api.close()
+  })
+  const at = await waiting
+  t.ok(at > sandbox.startedAt, `first /next ${(at - sandbox.startedAt).toFixed(1)} ms after spawn (timing is reported by the benchmark, not asserted here)`)
+})
