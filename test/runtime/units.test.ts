@@ -1,0 +1,204 @@
+// The runtime's PHP pieces one at a time (URL rebuilding, CGI response parsing, body encoding,
+// FastCGI framing, script resolution, event detection), run by the same `php -n` the bootstrap
+// uses; plus a check that the runtime calls only functions of the extensions every layer has.
+import t from 'tap'
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { findPhpBinaries, fixtureEvents, repoRoot } from '../support/php.ts'
+
+const php = findPhpBinaries()
+const runtimeSrc = join(repoRoot, 'runtime/src')
+
+/** Runs `body` (PHP statements ending in a return) with the runtime loaded; $input holds `input`. */
+function runPhp(body: string, input: unknown = null, noIni = true): unknown {
+  const code = `
+    require ${JSON.stringify(join(runtimeSrc, 'load.php'))};
+    use PhpLambda\\Runtime\\{Url, CgiResponse, BodyEncoding, HttpResponse, FastCgi, FastCgiReader, ScriptResolver, EventSources, InvocationFailure};
+    $input = json_decode(stream_get_contents(STDIN), true);
+    $result = (function ($input) { ${body} })($input);
+    echo json_encode($result, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE);
+  `
+  const args = noIni ? ['-n', '-d', 'display_errors=stderr', '-d', 'error_reporting=-1', '-r', code] : ['-r', code]
+  const run = spawnSync(php.php, args, { input: JSON.stringify(input), encoding: 'utf8' })
+  if (run.status !== 0 || run.stderr) throw new Error(`php failed (${run.status}): ${run.stderr}${run.stdout}`)
+  return JSON.parse(run.stdout) as unknown
+}
+
+t.test('URL paths and queries come out valid and decoded exactly once by PHP', async (t) => {
+  t.same(runPhp(`return array_map(fn ($p) => Url::path($p), $input);`, ['/a b', '/already%20encoded', '/100%', 'noslash', '/ü', '/a+b;c=d@e:f']), [
+    '/a%20b', '/already%20encoded', '/100%25', '/noslash', '/%C3%BC', '/a+b;c=d@e:f',
+  ])
+  t.same(runPhp(`return array_map(fn ($q) => Url::query($q), $input);`, ['a=b c', 'x=%zz', 'p=1+2&q=%2B', 'k=v#frag']), [
+    'a=b%20c', 'x=%25zz', 'p=1+2&q=%2B', 'k=v%23frag',
+  ])
+  t.equal(
+    runPhp(`return Url::buildQuery($input, false);`, { 'a.b': ['1'], 'k[]': ['x', 'y'], sp: ['a b&c=d'], plus: ['1+1'], empty: [''] }),
+    'a.b=1&k%5B%5D=x&k%5B%5D=y&sp=a%20b%26c%3Dd&plus=1%2B1&empty=',
+    'decoded values (API Gateway REST) are encoded, repeated keys and dotted keys kept',
+  )
+  t.equal(
+    runPhp(`return Url::buildQuery($input, true);`, { g: 'hello%20world', eq: ['a=b'], raw: ['a b'], plus: ['a+b'] }),
+    'g=hello%20world&eq=a%3Db&raw=a%20b&plus=a+b',
+    'values already in wire form (ALB) keep their escapes',
+  )
+})
+
+t.test('CGI responses: Status header, Location, repeated headers, both line endings', async (t) => {
+  const parse = `try { $r = CgiResponse::parse($input); return [$r->status, $r->reason, $r->headers, $r->body]; } catch (InvocationFailure $e) { return [$e->errorType, $e->getMessage()]; }`
+  t.same(runPhp(parse, 'Status: 404 Not Found\r\nX-A: 1\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\nbody\r\n\r\nmore'), [
+    404, 'Not Found', [['x-a', '1'], ['set-cookie', 'a=1'], ['set-cookie', 'b=2']], 'body\r\n\r\nmore',
+  ])
+  t.same(runPhp(parse, 'Location: /elsewhere\r\n\r\n'), [302, 'Found', [['location', '/elsewhere']], ''])
+  t.same(runPhp(parse, 'Status: 201\nContent-Type: text/plain\n\nunix'), [201, 'Created', [['content-type', 'text/plain']], 'unix'])
+  t.same(runPhp(parse, 'Status: 299\r\n\r\n'), [299, 'Unknown', [], ''])
+  t.same(runPhp(parse, 'Status: 418 Custom Reason\r\nX-Weird:no-space\r\n\r\n'), [418, 'Custom Reason', [['x-weird', 'no-space']], ''])
+  t.match(runPhp(parse, 'no header block at all'), ['Runtime.InvalidCgiResponse', /without a CGI header block/])
+})
+
+t.test('response bodies: text stays text, everything else is base64', async (t) => {
+  const types = ['text/html; charset=UTF-8', 'application/json', 'application/vnd.api+json', 'application/xml', 'image/svg+xml', '', 'image/png', 'application/octet-stream', 'application/pdf', 'font/woff2']
+  t.same(runPhp(`return array_map(fn ($type) => BodyEncoding::isTextType($type), $input);`, types), [true, true, true, true, true, true, false, false, false, false])
+  t.same(
+    runPhp(`return [
+      BodyEncoding::isBinary(new HttpResponse(200, 'OK', [['content-type', 'text/plain']], 'plain')),
+      BodyEncoding::isBinary(new HttpResponse(200, 'OK', [['content-type', 'text/plain'], ['content-encoding', 'gzip']], 'x')),
+      BodyEncoding::isBinary(new HttpResponse(200, 'OK', [['content-type', 'text/plain']], "\\xff\\xfe not utf-8")),
+    ];`),
+    [false, true, true],
+    'compressed or invalid UTF-8 bodies are binary whatever the type says',
+  )
+})
+
+t.test('FastCGI framing: name-value pairs and records split anywhere', async (t) => {
+  t.same(
+    runPhp(`
+      $pairs = ['A' => '1', str_repeat('n', 200) => str_repeat('v', 70000), 'EMPTY' => ''];
+      $decoded = FastCgi::decodePairs(FastCgi::encodePairs($pairs));
+      return [$decoded === $pairs, strlen(FastCgi::encodePairs(['A' => '1']))];
+    `),
+    [true, 4],
+  )
+  t.same(
+    runPhp(`
+      $stdout = str_repeat('x', 70000);
+      $wire = FastCgi::stream(FastCgi::STDOUT, 1, "Status: 200\\r\\n\\r\\n" . $stdout)
+        . FastCgi::record(FastCgi::STDERR, 1, "warning\\n")
+        . FastCgi::record(FastCgi::END_REQUEST, 1, pack('NCx3', 0, 0));
+      $logged = '';
+      $reader = new FastCgiReader(1 << 20, function (string $s) use (&$logged) { $logged .= $s; }, false);
+      $result = null;
+      foreach (str_split($wire, 7) as $piece) {
+        $result ??= $reader->feed($piece);
+      }
+      $small = new FastCgiReader(100, null, false);
+      $capped = $small->feed($wire);
+      return [strlen($result->stdout), $result->stdoutBytes, $result->stdoutTruncated, $logged, $capped->stdoutTruncated, strlen($capped->stdout), $capped->stdoutBytes];
+    `),
+    [70015, 70015, false, 'warning\n', true, 0, 70015],
+    'a record split across reads is reassembled; stdout beyond the cap is counted, not kept',
+  )
+})
+
+t.test('scripts: only existing .php files under the document root run', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'resolver-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const root = join(dir, 'public')
+  mkdirSync(join(root, 'sub'), { recursive: true })
+  mkdirSync(join(root, 'dir.php'))
+  for (const file of ['index.php', 'a.php', 'sub/b.php', 'image.jpg']) writeFileSync(join(root, file), '<?php')
+  writeFileSync(join(dir, 'outside.php'), '<?php')
+  symlinkSync('/etc/passwd', join(root, 'passwd.php'))
+  symlinkSync(join(dir, 'outside.php'), join(root, 'escape.php'))
+  symlinkSync(join(root, 'image.jpg'), join(root, 'disguised.php'))
+  const paths = ['/', '/a.php', '/a.php/x/y', '/sub/b.php', '/sub/b.php/', '/image.jpg', '/image.jpg/a.php', '/dir.php', '/passwd.php', '/escape.php', '/disguised.php', '/sub/../a.php', '/nothere.php/a.php', '/a.php\u0000.txt', '/.php']
+  const resolved = runPhp(`$r = new ScriptResolver($input[0], '/index.php'); return array_map(fn ($p) => $r->resolve($p), $input[1]);`, [root, paths]) as string[][]
+  t.same(Object.fromEntries(paths.map((p, i) => [p, resolved[i]])), {
+    '/': ['/index.php', ''],
+    '/a.php': ['/a.php', ''],
+    '/a.php/x/y': ['/a.php', '/x/y'],
+    '/sub/b.php': ['/sub/b.php', ''],
+    '/sub/b.php/': ['/sub/b.php', '/'],
+    '/image.jpg': ['/index.php', ''],
+    '/image.jpg/a.php': ['/index.php', ''],
+    '/dir.php': ['/index.php', ''],
+    '/passwd.php': ['/index.php', ''],
+    '/escape.php': ['/index.php', ''],
+    '/disguised.php': ['/index.php', ''],
+    '/sub/../a.php': ['/index.php', ''],
+    '/nothere.php/a.php': ['/index.php', ''],
+    '/a.php\u0000.txt': ['/index.php', ''],
+    '/.php': ['/index.php', ''],
+  })
+})
+
+t.test('event sources are told apart by their own fields', async (t) => {
+  const events: Record<string, unknown> = {}
+  for (const file of readdirSync(fixtureEvents)) events[file] = JSON.parse(readFileSync(join(fixtureEvents, file), 'utf8')) as unknown
+  const rest = events['apigw-rest-get-multivalue.json'] as Record<string, unknown>
+  events['http-api-1.0 (same shape as REST)'] = { ...rest, version: '1.0' }
+  events['REST without a stage is not REST'] = { ...rest, requestContext: { elbNot: true } }
+  const detected = runPhp(`
+    $out = [];
+    foreach ($input as $name => $event) {
+      try {
+        $source = EventSources::detect($event);
+        $out[$name] = (new \\ReflectionClass($source))->getShortName() . ' ' . $source->toRequest($event)->source;
+      } catch (InvocationFailure $e) {
+        $out[$name] = $e->errorType;
+      }
+    }
+    return $out;
+  `, events)
+  t.same(detected, {
+    'alb-multi-value.json': 'AlbSource alb-multi-value',
+    'alb-single-value.json': 'AlbSource alb',
+    'apigw-rest-get-multivalue.json': 'ApiGatewayV1Source apigateway-rest',
+    'apigw-rest-post-base64.json': 'ApiGatewayV1Source apigateway-rest',
+    'function-url.json': 'HttpApiV2Source function-url',
+    'httpapi-v2-binary-post.json': 'HttpApiV2Source apigateway-http-v2',
+    'httpapi-v2-cookies.json': 'HttpApiV2Source apigateway-http-v2',
+    'malformed.json': 'Runtime.MalformedEvent',
+    'sqs.json': 'Runtime.UnsupportedEvent',
+    'http-api-1.0 (same shape as REST)': 'ApiGatewayV1Source apigateway-http-v1',
+    'REST without a stage is not REST': 'Runtime.UnsupportedEvent',
+  })
+})
+
+// The build forces exactly these extensions into every layer; the bootstrap runs with -n.
+const ALLOWED_EXTENSIONS = ['Core', 'standard', 'date', 'pcre', 'spl', 'json', 'hash', 'random', 'posix', 'pcntl']
+const LANGUAGE_CONSTRUCTS = new Set(['array', 'catch', 'declare', 'die', 'echo', 'elseif', 'empty', 'eval', 'exit', 'fn', 'for', 'foreach', 'function', 'if', 'include', 'include_once', 'isset', 'list', 'match', 'print', 'require', 'require_once', 'return', 'static', 'switch', 'unset', 'use', 'while', 'new', 'parent', 'self', 'and', 'or', 'not'])
+
+t.test('the runtime calls only functions of the extensions every layer has', async (t) => {
+  const called = new Set<string>()
+  for (const file of readdirSync(runtimeSrc).filter((f) => f.endsWith('.php'))) {
+    const source = readFileSync(join(runtimeSrc, file), 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/(^|[^:])\/\/.*$/gm, '$1')
+      .replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, "''")
+    // A call: a name followed by "(", not a method (->, ::), not a definition or instantiation.
+    for (const match of source.matchAll(/(?<![\w$>:])(\\?)([A-Za-z_]\w*)\s*\(/g)) {
+      const before = source.slice(Math.max(0, (match.index ?? 0) - 12), match.index).trimEnd()
+      const name = (match[2] ?? '').toLowerCase()
+      if (/(?:function|new|fn|->|::)$/.test(before) || LANGUAGE_CONSTRUCTS.has(name)) continue
+      called.add(name)
+    }
+  }
+  const available = runPhp(`
+    $names = [];
+    foreach ($input as $extension) {
+      if (!extension_loaded($extension)) { return ['missing' => $extension]; }
+      foreach (get_extension_funcs($extension) ?: [] as $f) { $names[] = strtolower($f); }
+    }
+    return $names;
+  `, ALLOWED_EXTENSIONS, false)
+  if (!Array.isArray(available)) {
+    t.fail(`php (${php.php}) lacks an extension every layer has: ${JSON.stringify(available)}; use a PHP with ${ALLOWED_EXTENSIONS.join(', ')}`)
+    return
+  }
+  const allowed = new Set(available as string[])
+  const outside = [...called].filter((name) => !allowed.has(name)).sort()
+  t.same(outside, [], `functions used by runtime/src that are not in ${ALLOWED_EXTENSIONS.join(', ')}`)
+  t.ok(called.size > 50, `found ${called.size} distinct functions to check`)
+})
