@@ -1,0 +1,249 @@
+/**
+ * `npm run bench -- runtime [--n=300] [--spawn-n=40] [--starts=7] [--handler=public/hello.php]`
+ *
+ * The same script (by default the hello world in test/fixtures/app/public/hello.php), invoked
+ * sequentially:
+ *  (a) through the Runtime API emulator with this runtime (persistent php-cgi over FastCGI);
+ *  (b) through the emulator with a new php-cgi process per request (the starting approach,
+ *      test/support/spawn-per-request-runtime.php);
+ *  (c) as a bare FastCGI round-trip to php-cgi from here, with no Lambda in between (the limit),
+ *      sending the same CGI params the runtime sends.
+ * (a) and (c) alternate invocation by invocation, so a busy machine slows both alike; (b) runs
+ * after them. Also measured, to show what the Lambda side costs on its own: the emulator with a
+ * PHP loop that answers from the Runtime API client without running any PHP script ("floor").
+ * Per-invocation time is from queuing the invocation (or sending the FastCGI request) to having
+ * the answer. Init time is bootstrap spawn → its first GET /next, over several cold starts.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
+import { connect, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { RuntimeApiEmulator, type Sandbox } from '../support/runtime-api-emulator.ts'
+import { findPhpBinaries, fixtureApp, fixtureEvents, repoRoot, runtimeBootstrap, runtimeEnv } from '../support/php.ts'
+
+function option(args: string[], name: string, fallback: number): number {
+  const found = args.find((a) => a.startsWith(`--${name}=`))
+  const value = found ? Number(found.slice(name.length + 3)) : fallback
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive whole number`)
+  return value
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((x, y) => x - y)
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0
+}
+
+/** A FastCGI responder client over one kept-alive connection: the bare round-trip of (c). */
+class BareFastCgi {
+  private buffer: Buffer = Buffer.alloc(0)
+  private waiting: ((stdout: Buffer) => void) | undefined
+  private stdout: Buffer[] = []
+
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk))
+  }
+
+  static async open(path: string): Promise<BareFastCgi> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const socket = await new Promise<Socket>((resolve, reject) => {
+          const s = connect(path, () => resolve(s))
+          s.once('error', reject)
+        })
+        return new BareFastCgi(socket)
+      } catch (error) {
+        if (attempt > 500) throw error
+        await sleep(10)
+      }
+    }
+  }
+
+  request(params: Record<string, string>): Promise<Buffer> {
+    const pairs = Buffer.concat(Object.entries(params).map(([name, value]) => {
+      const n = Buffer.from(name)
+      const v = Buffer.from(value)
+      return Buffer.concat([length(n.length), length(v.length), n, v])
+    }))
+    const message = Buffer.concat([
+      record(1, Buffer.from([0, 1, 1, 0, 0, 0, 0, 0])), // BEGIN_REQUEST: responder, keep connection
+      record(4, pairs), record(4, Buffer.alloc(0)), // PARAMS (small enough for one record)
+      record(5, Buffer.alloc(0)), // empty STDIN
+    ])
+    return new Promise((resolve) => {
+      this.waiting = resolve
+      this.socket.write(message)
+    })
+  }
+
+  close(): void {
+    this.socket.destroy()
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk
+    while (this.buffer.length >= 8) {
+      const type = this.buffer[1] ?? 0
+      const size = 8 + this.buffer.readUInt16BE(4) + (this.buffer[6] ?? 0)
+      if (this.buffer.length < size) return
+      const content = this.buffer.subarray(8, 8 + this.buffer.readUInt16BE(4))
+      this.buffer = this.buffer.subarray(size)
+      if (type === 6) this.stdout.push(content)
+      if (type === 3) {
+        const done = this.waiting
+        this.waiting = undefined
+        const out = Buffer.concat(this.stdout)
+        this.stdout = []
+        done?.(out)
+      }
+    }
+  }
+}
+
+function record(type: number, content: Buffer): Buffer {
+  const header = Buffer.from([1, type, 0, 1, 0, 0, 0, 0])
+  header.writeUInt16BE(content.length, 4)
+  return Buffer.concat([header, content])
+}
+
+function length(n: number): Buffer {
+  if (n < 128) return Buffer.from([n])
+  const b = Buffer.alloc(4)
+  b.writeUInt32BE((n | 0x80000000) >>> 0)
+  return b
+}
+
+export default async function runtimeBench(args: string[]): Promise<void> {
+  const n = option(args, 'n', 300)
+  const spawnN = option(args, 'spawn-n', 40)
+  const starts = option(args, 'starts', 7)
+  const handler = args.find((a) => a.startsWith('--handler='))?.slice('--handler='.length) ?? 'public/hello.php'
+  const php = findPhpBinaries()
+  const env = runtimeEnv(php, { handler })
+  const event = JSON.parse(readFileSync(join(fixtureEvents, 'httpapi-v2-cookies.json'), 'utf8')) as Record<string, unknown>
+  event.rawPath = '/'
+  event.rawQueryString = ''
+  delete event.cookies
+
+  const cleanups: Array<() => Promise<void> | void> = []
+  try {
+    // (a) this runtime
+    const apiA = await RuntimeApiEmulator.start()
+    const sandboxA = apiA.spawnSandbox({ command: runtimeBootstrap, env })
+    cleanups.push(() => sandboxA.stop(), () => apiA.close())
+    // (b) one php-cgi per request
+    const apiB = await RuntimeApiEmulator.start()
+    const sandboxB = apiB.spawnSandbox({ command: php.php, args: ['-n', join(repoRoot, 'test/support/spawn-per-request-runtime.php')], env })
+    cleanups.push(() => sandboxB.stop(), () => apiB.close())
+    // (c) a bare php-cgi FastCGI server, configured like the runtime's
+    const dir = mkdtempSync(join(tmpdir(), 'bench-fcgi-'))
+    const socketPath = join(dir, 'php-cgi.sock')
+    const bare: ChildProcess = spawn(php.phpCgi, ['-b', socketPath], {
+      env: { ...process.env, ...env, PHP_FCGI_CHILDREN: '0', PHP_FCGI_MAX_REQUESTS: '0' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    })
+    cleanups.push(() => { bare.kill('SIGKILL') }, () => rmSync(dir, { recursive: true, force: true }))
+    const client = await BareFastCgi.open(socketPath)
+    cleanups.push(() => client.close())
+    const documentRoot = realpathSync(join(fixtureApp, handler, '..'))
+    const script = `/${handler.split('/').pop() ?? ''}`
+    // What the runtime sends for this event (see runtime/src/CgiParams.php), minus the per-invocation ids.
+    const params: Record<string, string> = {
+      GATEWAY_INTERFACE: 'CGI/1.1', SERVER_SOFTWARE: 'php-lambda-runtime', SERVER_PROTOCOL: 'HTTP/1.1', SERVER_NAME: 'api.example.com',
+      SERVER_PORT: '443', REQUEST_SCHEME: 'https', REMOTE_ADDR: '192.0.2.44', REQUEST_METHOD: 'GET', REQUEST_URI: '/',
+      QUERY_STRING: '', DOCUMENT_ROOT: documentRoot, DOCUMENT_URI: script, SCRIPT_NAME: script, SCRIPT_FILENAME: documentRoot + script,
+      PATH_INFO: '', REDIRECT_STATUS: '200', HTTPS: 'on',
+      ...Object.fromEntries(Object.entries(event.headers as Record<string, string>)
+        .filter(([name]) => name !== 'content-length')
+        .map(([name, value]) => [`HTTP_${name.toUpperCase().replaceAll('-', '_')}`, value])),
+      LAMBDA_EVENT_SOURCE: 'apigateway-http-v2',
+      LAMBDA_REQUEST_ID: '8476a536-e9f4-11e8-9739-2dfe598c3fcd',
+      LAMBDA_INVOCATION_CONTEXT: JSON.stringify({ awsRequestId: '8476a536-e9f4-11e8-9739-2dfe598c3fcd', invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:emulated-function', deadlineMs: Date.now(), traceId: 'Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=0' }),
+      LAMBDA_REQUEST_CONTEXT: JSON.stringify(event.requestContext),
+      _X_AMZN_TRACE_ID: 'Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=0',
+    }
+    // The floor: Runtime API round trips alone, answered by a PHP loop using the runtime's client.
+    const apiF = await RuntimeApiEmulator.start()
+    const floorLoop = `namespace PhpLambda\\Runtime; require ${JSON.stringify(join(repoRoot, 'runtime/src/load.php'))};
+      $api = new RuntimeApiClient(getenv('AWS_LAMBDA_RUNTIME_API'));
+      while (true) { $i = $api->next(); $api->respond($i->requestId, '{"statusCode":200,"body":"Hello world"}'); }`
+    const sandboxF = apiF.spawnSandbox({ command: php.php, args: ['-n', '-r', floorLoop], env })
+    cleanups.push(() => sandboxF.stop(), () => apiF.close())
+
+    const expectOutput = (label: string, body: unknown): void => {
+      if (handler.endsWith('hello.php') && !String(body).includes('Hello world')) throw new Error(`${label} did not answer "Hello world": ${String(body).slice(0, 300)}`)
+    }
+    const invokeOnce = async (api: RuntimeApiEmulator, label: string): Promise<number> => {
+      const started = performance.now()
+      const result = await api.invoke(event, { timeoutMs: 30_000 })
+      const elapsed = performance.now() - started
+      if (result.kind !== 'response') throw new Error(`${label}: ${JSON.stringify(result)}`)
+      expectOutput(label, (result.json as { body?: unknown }).body)
+      return elapsed
+    }
+    const bareOnce = async (): Promise<number> => {
+      const started = performance.now()
+      const stdout = await client.request(params)
+      const elapsed = performance.now() - started
+      expectOutput('bare FastCGI', stdout.toString())
+      return elapsed
+    }
+
+    // Warm everything up (opcache, connections, this process's JIT) before measuring.
+    for (let i = 0; i < 50; i++) {
+      await invokeOnce(apiA, 'runtime')
+      await bareOnce()
+      await invokeOnce(apiF, 'floor')
+    }
+    for (let i = 0; i < 3; i++) await invokeOnce(apiB, 'spawn per request')
+
+    const a: number[] = []
+    const c: number[] = []
+    const floor: number[] = []
+    for (let i = 0; i < n; i++) {
+      a.push(await invokeOnce(apiA, 'runtime'))
+      c.push(await bareOnce())
+      floor.push(await invokeOnce(apiF, 'floor'))
+    }
+    const b: number[] = []
+    for (let i = 0; i < spawnN; i++) b.push(await invokeOnce(apiB, 'spawn per request'))
+
+    // Init: cold starts of the bootstrap, spawn → first /next.
+    const inits: number[] = []
+    for (let i = 0; i < starts; i++) {
+      const api = await RuntimeApiEmulator.start()
+      const firstNext = api.waitForNext()
+      const sandbox: Sandbox = api.spawnSandbox({ command: runtimeBootstrap, env })
+      const at = await Promise.race([firstNext, sandbox.exited.then(() => { throw new Error(`bootstrap exited during start-up:\n${sandbox.logs}`) })])
+      inits.push(at - sandbox.startedAt)
+      await sandbox.stop()
+      await api.close()
+    }
+
+    const ma = median(a)
+    const mb = median(b)
+    const mc = median(c)
+    const mf = median(floor)
+    const mi = median(inits)
+    const line = (label: string, values: number[]): string =>
+      `${label.padEnd(52)} median ${median(values).toFixed(3).padStart(8)} ms   p90 ${percentile(values, 90).toFixed(3).padStart(8)} ms   n=${values.length}`
+    console.log(`runtime benchmark: ${handler}, php-cgi ${php.phpCgi}, php ${php.php}`)
+    console.log(line('(a) this runtime, through the emulator', a))
+    console.log(line('(b) new php-cgi per request, through the emulator', b))
+    console.log(line('(c) bare FastCGI round-trip to php-cgi', c))
+    console.log(line('    floor: emulator + Runtime API client, no PHP run', floor))
+    console.log(`b/a = ${(mb / ma).toFixed(1)}x   (goal: >= 20x)`)
+    console.log(`a/c = ${(ma / mc).toFixed(2)}x   (goal: <= 1.5x; the emulator floor alone is ${(mf / mc).toFixed(2)}x c, and a - floor = ${(ma - mf).toFixed(3)} ms)`)
+    console.log(`init (bootstrap spawn -> first /next): median ${mi.toFixed(1)} ms, min ${Math.min(...inits).toFixed(1)} ms, max ${Math.max(...inits).toFixed(1)} ms over ${starts} starts   (goal: <= 50 ms)`)
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup()
+  }
+}
