@@ -35,10 +35,8 @@ final class Runtime
     public function serve(Invocation $invocation): void
     {
         Log::setRequestId($invocation->requestId);
-        if ($invocation->traceId !== null) {
-            // For X-Ray SDKs running in the bootstrap process; PHP gets it as a FastCGI param.
-            putenv('_X_AMZN_TRACE_ID=' . $invocation->traceId);
-        }
+        // For X-Ray SDKs in this process (PHP gets it as a FastCGI param); never a stale one.
+        putenv($invocation->traceId !== null ? '_X_AMZN_TRACE_ID=' . $invocation->traceId : '_X_AMZN_TRACE_ID');
         try {
             try {
                 $payload = $this->handle($invocation);
@@ -58,6 +56,13 @@ final class Runtime
                 // Our own size check should make this unreachable; if not, say so plainly.
                 Log::runtime('the Runtime API refused the response as too large (' . \strlen($payload) . ' bytes)');
             }
+        } catch (RuntimeApiError $e) {
+            // A 4xx concerns this invocation only (already timed out, unknown id): move on.
+            // Anything else (a 500 means "exit promptly", or no connection) ends the loop.
+            if ($e->status < 400 || $e->status >= 500) {
+                throw $e;
+            }
+            Log::runtime('the Runtime API refused our answer: ' . $e->getMessage());
         } finally {
             // Replacing a killed or worn-out php-cgi happens here, after the answer is out and
             // before the next /next, so neither this client nor the next one waits for it.

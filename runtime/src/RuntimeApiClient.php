@@ -155,6 +155,12 @@ final class RuntimeApiClient
             $written += $n;
         }
 
+        // Wait in select() rather than in fgets(): PHP retries a read interrupted by a signal
+        // without returning, so SIGTERM handlers would never run while /next is pending.
+        do {
+            $ready = [$socket];
+            $none = null;
+        } while (!@stream_select($ready, $none, $none, null));
         $statusLine = fgets($socket);
         if ($statusLine === false || $statusLine === '') {
             throw new RuntimeApiError('the Runtime API at ' . $this->hostPort . ' closed the connection', -1);

@@ -155,6 +155,9 @@ t.test('SIGTERM stops the bootstrap and its php-cgi', async (t) => {
   const { api, sandbox } = await start(t)
   const { pid } = report(t, await api.invoke(event()))
   t.ok(alive(pid))
+  // Signal it while it waits in /next, as Lambda does at shutdown.
+  while (api.nextCalls < 2) await new Promise((resolve) => setTimeout(resolve, 5))
+  await new Promise((resolve) => setTimeout(resolve, 50))
   process.kill(sandbox.pid ?? 0, 'SIGTERM')
   t.match(await sandbox.exited, { code: 0 })
   for (let i = 0; i < 100 && alive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 10))
