@@ -304,3 +304,19 @@ t.test('nothing of one request leaks into the next', async (t) => {
   t.notOk('HTTP_COOKIE' in second.report.server)
   t.not(second.report.server._X_AMZN_TRACE_ID, first.report.server._X_AMZN_TRACE_ID)
 })
+
+t.test('large request bodies stream to php-cgi, even past a script that never reads them', async (t) => {
+  const body = Buffer.alloc(4 * 1024 * 1024)
+  for (let i = 0; i < body.length; i += 4) body.writeUInt32LE((i * 2654435761) >>> 0, i)
+  const upload = (path: string, query = ''): Json => ({
+    ...fixture('httpapi-v2-binary-post'), rawPath: path, rawQueryString: query, body: body.toString('base64'), isBase64Encoded: true,
+  })
+  const read = await serve(t, upload('/upload'))
+  t.same(read.report.body, { length: body.length, sha256: sha256(body), text: null }, 'all 4 MB arrived')
+  // big.php ignores its input and writes 5 MB: both directions must flow at once, or both sides block.
+  const ignored = await api.invoke(upload('/big.php', 'mb=5'), { timeoutMs: 10_000 })
+  t.equal(ignored.kind, 'response')
+  t.equal(((ignored.kind === 'response' ? ignored.json : {}) as Json & { body: string }).body.length, 5 * 1024 * 1024)
+  const after = await serve(t, upload('/upload'))
+  t.equal(after.report.body.sha256, sha256(body), 'the unread input did not spill into the next request')
+})
