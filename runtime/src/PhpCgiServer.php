@@ -30,7 +30,6 @@ final class PhpCgiServer
     private ?LineBuffer $stderrLines = null;
     private ?FastCgiConnection $connection = null;
     private int $servedByCurrent = 0;
-    private int $pid = 0;
     /** How the last killed php-cgi ended, for the restart message. */
     private string $lastExit = '';
     /** @var array<string, mixed>|null proc_get_status() reports an exit only once before PHP 8.3 */
@@ -49,11 +48,6 @@ final class PhpCgiServer
     ) {
         $this->socketDir = rtrim($tempDir, '/') . '/php-lambda-' . getmypid() . '-' . bin2hex(random_bytes(4));
         $this->socketPath = $this->socketDir . '/php-cgi.sock';
-    }
-
-    public function pid(): int
-    {
-        return $this->pid;
     }
 
     /**
@@ -88,7 +82,6 @@ final class PhpCgiServer
             throw new \RuntimeException("could not start {$this->binary}: " . (error_get_last()['message'] ?? 'proc_open failed'));
         }
         $this->process = $process;
-        $this->pid = (int) proc_get_status($process)['pid'];
         $this->stderr = $pipes[2];
         stream_set_blocking($this->stderr, false);
         $this->stderrLines = new LineBuffer();
@@ -117,7 +110,7 @@ final class PhpCgiServer
      * @param array<string, string> $params
      * @param callable(string): void $onStderr
      * @throws PhpCgiGone|PhpCgiTimeout|\UnexpectedValueException; after any of them the caller
-     *         should call restart()
+     *         kill()s php-cgi, and afterRequest() starts a new one
      */
     public function handle(array $params, string $body, float $abortAt, callable $onStderr, int $maxStdout): FastCgiResult
     {
@@ -154,13 +147,6 @@ final class PhpCgiServer
             $this->stop();
             $this->start();
         }
-    }
-
-    /** Kills php-cgi (it may be stuck in a request) and starts a fresh one. */
-    public function restart(): void
-    {
-        $this->kill();
-        $this->start();
     }
 
     public function kill(): void
@@ -252,7 +238,6 @@ final class PhpCgiServer
         $this->process = null;
         $this->stderr = null;
         $this->exitStatus = null;
-        $this->pid = 0;
         return $note;
     }
 

@@ -58,8 +58,9 @@ final class Bootstrap
         $runtime = new Runtime($this->api, $this->phpCgi, new CgiParams($scripts), $deadlineMargin);
         try {
             $runtime->loop();
-        } catch (RuntimeApiError $e) {
-            // Lambda tears the sandbox down on its side; nothing left to answer to.
+        } catch (\Throwable $e) {
+            // The Runtime API is gone or asked us to exit, or php-cgi cannot be started again:
+            // Lambda replaces the sandbox, which is the only recovery left.
             Log::runtime('stopping: ' . $e->getMessage());
             return 1;
         }
