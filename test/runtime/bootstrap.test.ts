@@ -111,7 +111,7 @@ t.test('one php-cgi serves every invocation, with opcache warm', async (t) => {
   if (first.opcache?.enabled) {
     t.ok((last.opcache?.hits ?? 0) >= (first.opcache.hits ?? 0) + 3, `opcache hits grow (${first.opcache.hits} → ${last.opcache?.hits})`)
   } else {
-    t.fail('opcache is not enabled for php-cgi: the layer (or php-cgi package) must load and enable it')
+    t.fail(`opcache is not enabled in php-cgi (${php.phpCgi}): it must load and enable it, or invocations run cold; a layer's php-cgi reads its conf.d only when unpacked at /opt`)
   }
 })
 
