@@ -20,6 +20,8 @@ export interface BuildOptions {
   outDir: string
   cacheDir?: string
   log: Logger
+  /** Skip the smoke test (publishing will refuse the zip until `npm run smoke` passes). */
+  skipSmoke?: boolean
 }
 
 export interface BuildOutcome {
@@ -79,6 +81,17 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`
   log.info(`  zip ${assembled.zipPath}: ${mb(m.zip.bytes)} zipped, ${mb(m.unzippedBytes)} unzipped; sha256 ${m.zip.sha256}`)
   if (m.zip.bytes > LIMITS.directUploadBytes) log.info(`  note: over ${mb(LIMITS.directUploadBytes)}, so publishing must go through S3`)
+  if (!opts.skipSmoke) {
+    const s0 = performance.now()
+    const { smoke, smokeIsCurrent } = await import('./smoke/smoke.ts')
+    if (smokeIsCurrent(assembled.manifest, opts.root)) {
+      log.info(`✓ smoke ${plan.artifact}.zip: passed earlier for these exact bytes with the same checks`)
+    } else {
+      log.info(`» smoke ${plan.artifact}.zip`)
+      assembled.manifest.smoke = await smoke({ zipPath: assembled.zipPath, root: opts.root, cacheDir, log })
+      log.done(`smoke ${plan.artifact}.zip`, performance.now() - s0)
+    }
+  }
   log.info(`» done in ${seconds(performance.now() - t0)}`)
   return { plan, ...assembled }
 }

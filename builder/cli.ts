@@ -30,9 +30,10 @@ program
   .option('--json', 'print one JSON object (the plan with --dry-run, else the result) on stdout')
   .option('--dry-run', 'print the plan; touch neither disk nor network')
   .option('--verbose', 'log every external command')
+  .option('--skip-smoke', 'do not run the smoke test after assembling (publish refuses such a zip)')
   .option('--versions <file>', 'use another versions.yaml (e.g. to try a change)')
   .option('--recipes <dir>', 'use another recipes directory')
-  .action(async (o: { php: string; arch: string; ext?: string[]; executor: 'host'; out: string; json?: boolean; dryRun?: boolean; verbose?: boolean; versions?: string; recipes?: string }) => {
+  .action(async (o: { php: string; arch: string; ext?: string[]; executor: 'host'; out: string; json?: boolean; dryRun?: boolean; verbose?: boolean; versions?: string; recipes?: string; skipSmoke?: boolean }) => {
     const request = { php: o.php, arch: o.arch, executor: o.executor, ...(o.ext ? { extensions: o.ext } : {}) }
     const config = { ...(o.versions ? { versionsFile: resolve(o.versions) } : {}), ...(o.recipes ? { recipesDir: resolve(o.recipes) } : {}) }
     if (o.dryRun) {
@@ -50,7 +51,7 @@ program
     }
     const { build } = await import('./build.ts')
     const log = createLogger({ verbose: !!o.verbose })
-    const out = await build({ root, request, config, outDir: resolve(o.out), log })
+    const out = await build({ root, request, config, outDir: resolve(o.out), log, skipSmoke: !!o.skipSmoke })
     if (o.json) {
       const m = out.manifest
       process.stdout.write(
@@ -68,9 +69,20 @@ program
           unzippedBytes: m.unzippedBytes,
           maxGlibc: m.maxGlibc,
           buildId: m.buildId,
+          smoke: m.smoke ? { passed: m.smoke.passed, checks: m.smoke.checks.length } : null,
         }, null, 2) + '\n',
       )
     }
+  })
+
+program
+  .command('smoke')
+  .description('run a layer zip in a Lambda-like sandbox; records the result in its .manifest.json')
+  .argument('<zip>', 'a zip written by npm run build (its .manifest.json beside it)')
+  .option('--verbose', 'log every external command')
+  .action(async (zip: string, o: { verbose?: boolean }) => {
+    const [{ smoke }, { defaultCacheDir }] = await Promise.all([import('./smoke/smoke.ts'), import('./build.ts')])
+    await smoke({ zipPath: resolve(zip), root, cacheDir: defaultCacheDir(root), log: createLogger({ verbose: !!o.verbose }) })
   })
 
 program

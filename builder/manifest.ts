@@ -9,8 +9,11 @@ export interface ManifestSource {
   name: string
   version: string
   sha256: string
-  /** Where the bytes actually came from in this build (upstream URL, debian:<pkg>=<ver>, or a local path). */
-  origin: string
+  /**
+   * Where the bytes came from in this build (upstream URL, debian:<pkg>=<ver>, or a local path). Only in the
+   * sidecar: the same verified bytes from another mirror must give the same layer.
+   */
+  origin?: string
   /** Signature check performed, e.g. `gpg:E60913E4DF209907D8E30D96659A97C9CF2A795A`. */
   verified: string[]
 }
@@ -39,6 +42,8 @@ export interface SmokeRecord {
   zipSha256: string
   passed: boolean
   at: string
+  /** Identity of the smoke suite that ran (its code, fixtures and probes); a changed suite re-runs. */
+  suite?: string
   toolchain: Record<string, string>
   checks: SmokeCheck[]
 }

@@ -76,7 +76,7 @@ export async function assembleLayer(input: AssembleInput): Promise<AssembleResul
       modules: plan.expectedModules,
       extensions: plan.extensions.map((e) => ({ name: e.name, module: e.module, shared: e.shared, enabled: e.enabled, zend: e.zend })),
       libraries: closure.bundle.map((l) => l.name),
-      sources: input.sources,
+      sources: input.sources.map(({ origin: _where, ...s }) => s),
       configureFlags: plan.configureFlags,
       maxGlibc: abi.maxGlibc,
       unzippedBytes: 0,
@@ -97,7 +97,7 @@ export async function assembleLayer(input: AssembleInput): Promise<AssembleResul
     const sha = await sha256File(zipPath)
     const zipBytes = statSync(zipPath).size
     const manifestPath = sidecarPath(zipPath)
-    const sidecar: ZipManifest = { ...manifest, zip: { file: basename(zipPath), bytes: zipBytes, sha256: sha, codeSha256: codeSha256(sha) } }
+    const sidecar: ZipManifest = { ...manifest, sources: input.sources, zip: { file: basename(zipPath), bytes: zipBytes, sha256: sha, codeSha256: codeSha256(sha) } }
     // A smoke record stays valid only for the exact bytes it tested.
     const previous = readSidecar(manifestPath)
     if (previous?.smoke && previous.smoke.zipSha256 === sha) sidecar.smoke = previous.smoke

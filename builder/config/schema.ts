@@ -24,13 +24,14 @@ export const versionsSchema = {
     base: {
       type: 'object',
       additionalProperties: false,
-      required: ['name', 'image', 'runtime', 'glibc', 'libraries', 'notOnLambdaHost'],
+      required: ['name', 'image', 'runtime', 'glibc', 'libraries', 'gconvModules', 'notOnLambdaHost'],
       properties: {
         name: { type: 'string', minLength: 1 },
         image: { type: 'string', minLength: 1 },
         runtime: { type: 'string', minLength: 1 },
         glibc,
         libraries: perArch({ type: 'string', minLength: 1 }),
+        gconvModules: stringList,
         notOnLambdaHost: stringList,
       },
     },

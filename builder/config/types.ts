@@ -42,6 +42,7 @@ export interface VersionsFile {
     runtime: string
     glibc: string
     libraries: Record<Arch, string>
+    gconvModules: string[]
     notOnLambdaHost: string[]
   }
   archs: Record<Arch, ArchInfo>

@@ -1,7 +1,7 @@
 // A Lambda-like sandbox built with bubblewrap: the layer read-only at /opt, the function read-only at /var/task, a
 // fresh tmpfs /tmp, an unprivileged user, Lambda's environment and LD_LIBRARY_PATH order, and library directories
 // holding only the base image's libraries. A library the layer forgot to bundle fails to load here, as on Lambda.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import type { Arch } from '../manifest.ts'
@@ -9,6 +9,8 @@ import { readElf } from '../assemble/elf.ts'
 
 /** Lambda's library search order: the base's directories come before the layer's /opt/lib. */
 export const LAMBDA_LD_LIBRARY_PATH = '/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib'
+/** OpenSSL's config as Debian's libssl (OPENSSLDIR /usr/lib/ssl) looks for it. */
+const HOST_OPENSSL_CNF = '/usr/lib/ssl/openssl.cnf'
 /** Where Amazon Linux keeps its CA bundle. */
 export const CA_BUNDLE_PATH = '/etc/pki/tls/certs/ca-bundle.crt'
 
@@ -78,6 +80,9 @@ export function sandboxArgv(spec: SandboxSpec, cmd: string[]): string[] {
   for (const f of ['/etc/hosts', '/etc/passwd', '/etc/group', '/etc/nsswitch.conf']) {
     if (existsSync(f)) args.push('--ro-bind', f, f)
   }
+  // The base's libssl reads its config (Amazon Linux: /etc/pki/tls/openssl.cnf); the host's copy standing in for
+  // it reads the host's path, so that is where the host's config goes.
+  for (const cnf of [HOST_OPENSSL_CNF]) if (existsSync(cnf)) args.push('--ro-bind', realpathSync(cnf), cnf)
   if (spec.caBundle) args.push('--ro-bind', spec.caBundle, CA_BUNDLE_PATH)
   if (spec.emulator) args.push('--ro-bind', spec.emulator, spec.emulator)
   args.push('--clearenv')
@@ -94,8 +99,8 @@ export function sandboxArgv(spec: SandboxSpec, cmd: string[]): string[] {
  * libcurl links librtmp and libssh2; Amazon Linux's does not): those dependencies of base libraries are added
  * too, because on Lambda the base satisfies its own libraries. A layer's own direct needs are not widened by this.
  */
-export function prepareBaseLibs(cacheDir: string, arch: Arch, names: string[], hostDirs: string[]): string {
-  const key = createHash('sha256').update(arch).update(names.join('\n')).update(hostDirs.join(':')).digest('hex').slice(0, 16)
+export function prepareBaseLibs(cacheDir: string, arch: Arch, names: string[], hostDirs: string[], gconvModules: string[] = []): string {
+  const key = createHash('sha256').update(arch).update(names.join('\n')).update(hostDirs.join(':')).update(gconvModules.join(',')).digest('hex').slice(0, 16)
   const dir = join(cacheDir, 'sandbox', `base-libs-${arch}-${key}`)
   if (existsSync(join(dir, '.complete'))) return dir
   const tmp = `${dir}.tmp-${process.pid}`
@@ -119,6 +124,13 @@ export function prepareBaseLibs(cacheDir: string, arch: Arch, names: string[], h
     } catch {
       // linker scripts and data files in the list have no dependencies
     }
+  }
+  // The converters the base has, with the host's module index (the host's loader reads <libdir>/gconv).
+  const gconv = hostDirs.map((d) => join(d, 'gconv')).find((d) => existsSync(join(d, 'gconv-modules')))
+  if (gconv && gconvModules.length) {
+    mkdirSync(join(tmp, 'gconv'))
+    for (const f of ['gconv-modules', ...gconvModules]) if (existsSync(join(gconv, f))) copyFileSync(join(gconv, f), join(tmp, 'gconv', f))
+    if (existsSync(join(gconv, 'gconv-modules.d'))) cpSync(join(gconv, 'gconv-modules.d'), join(tmp, 'gconv', 'gconv-modules.d'), { recursive: true })
   }
   writeFileSync(join(tmp, '.complete'), `# base libraries present on this host\n${listed.sort().join('\n')}\n# their host-only dependencies\n${support.sort().join('\n')}\n`)
   rmSync(dir, { recursive: true, force: true })

@@ -12,15 +12,11 @@ import { codeSha256 } from '../../builder/sources/digest.ts'
 import { hostLibDirs, prepareBaseLibs, sandboxArgv } from '../../builder/smoke/sandbox.ts'
 import { readZip, unpackZip } from '../../builder/smoke/unpack.ts'
 import { npmRun, projectRoot } from '../support/cli.ts'
+import { testLayer } from '../support/layer.ts'
 
 const config = loadConfig({ root: projectRoot })
-const build = npmRun('build', ['--php', '8.2.32', '--arch', 'x86_64', '--json'])
-if (build.code !== 0) {
-  t.fail(`build failed (exit ${build.code}): ${build.stderr.slice(-3000)}`)
-  t.end()
-  process.exit()
-}
-const result = JSON.parse(build.stdout) as { zip: string; manifest: string; sha256: string; codeSha256: string; zippedBytes: number; unzippedBytes: number; php: string; arch: string; extensions: string[] }
+// Built once for all end-to-end tests by test/setup/build-layer.ts with the README's command.
+const { run: build, result } = testLayer()
 const manifest = JSON.parse(readFileSync(result.manifest, 'utf8')) as ZipManifest
 const entries = await readZip(result.zip)
 const byPath = new Map(entries.map((e) => [e.path, e]))
@@ -34,6 +30,8 @@ t.test('--json reports the artifact', async (t) => {
   t.ok(result.zippedBytes > 0 && result.unzippedBytes > result.zippedBytes)
   t.match(build.stderr, /zipped, .* unzipped/, 'sizes printed')
   t.match(build.stderr, /✓ assemble php-82-8\.2\.32-x86_64\.zip/)
+  t.same(result.smoke && result.smoke.passed, true, 'the build ran its smoke test and it passed')
+  t.equal(manifest.smoke?.zipSha256, result.sha256, 'smoke record is for these bytes')
 })
 
 t.test('binaries are executable, stripped x86-64 ELF', async (t) => {
@@ -90,7 +88,7 @@ await unpackZip(result.zip, layer)
 const task = mkdtempSync(join(tmpdir(), 'task-'))
 mkdirSync(join(task, 'public'))
 writeFileSync(join(task, 'public', 'index.php'), '<?php echo "Hello from ", PHP_SAPI, " ", PHP_VERSION;\n')
-const baseLibDir = prepareBaseLibs(join(projectRoot, '.cache'), 'x86_64', config.baseLibraries.x86_64, hostLibDirs('x86_64-linux-gnu'))
+const baseLibDir = prepareBaseLibs(join(projectRoot, '.cache'), 'x86_64', config.baseLibraries.x86_64, hostLibDirs('x86_64-linux-gnu'), config.versions.base.gconvModules)
 const inSandbox = (cmd: string[], env: Record<string, string> = {}) => {
   const argv = sandboxArgv({ layerDir: layer, taskDir: task, baseLibDir, gnuTriplet: 'x86_64-linux-gnu', env: { LD_LIBRARY_PATH: '/opt/lib', ...env } }, cmd)
   return spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' })

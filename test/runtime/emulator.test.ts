@@ -1,7 +1,7 @@
 // The Runtime API emulator against the documented contract, driven by a hand-written client,
 // so that runtime tests built on it test the runtime and not the emulator.
 import t, { type Test } from 'tap'
-import { MAX_RESPONSE_BYTES, RuntimeApiEmulator } from '../support/runtime-api-emulator.ts'
+import { MAX_RESPONSE_BYTES, RuntimeApiEmulator } from '../../builder/smoke/runtime-api-emulator.ts'
 
 const PREFIX = '/2018-06-01/runtime'
 

@@ -15,7 +15,7 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..'
 export const runtimeBootstrap = join(repoRoot, 'runtime/bootstrap')
 /** A small PHP application used as LAMBDA_TASK_ROOT by the tests. */
 export const fixtureApp = join(repoRoot, 'test/fixtures/app')
-export const fixtureEvents = join(repoRoot, 'test/fixtures/events')
+export const fixtureEvents = join(repoRoot, 'builder/smoke/events')
 
 export interface PhpBinaries {
   php: string

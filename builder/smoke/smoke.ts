@@ -1,0 +1,253 @@
+// `npm run smoke -- <zip>`: runs a layer the way Lambda runs it and records the outcome in the zip's sidecar
+// manifest. Publishing refuses a zip without a passing record for its exact sha256.
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { arch as hostArch, release, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig } from '../config/load.ts'
+import { compareVersions, isElf, maxGlibc, readElf } from '../assemble/elf.ts'
+import { LIMITS, readSidecar, writeJsonAtomic } from '../assemble/layer.ts'
+import { SmokeError } from '../errors.ts'
+import { seconds, type Logger } from '../log.ts'
+import { sidecarPath, type SmokeCheck, type SmokeRecord, type ZipManifest } from '../manifest.ts'
+import { planExtensions } from '../plan/extensions.ts'
+import { createRunner, type Runner } from '../run.ts'
+import { sha256File } from '../sources/digest.ts'
+import { hostLibDirs, prepareBaseLibs, sandboxArgv, type SandboxSpec } from './sandbox.ts'
+import { startTlsServer } from './tls.ts'
+import { readZip, unpackZip } from './unpack.ts'
+import { eventChecks, type EventChecks } from './events.ts'
+
+export interface SmokeOptions {
+  zipPath: string
+  root: string
+  cacheDir: string
+  log: Logger
+  /** Host CA bundle is never used: TLS is checked against a throwaway CA. Set false to leave the CA out. */
+  mountCaBundle?: boolean
+}
+
+/** Hash of everything that decides what the smoke test checks: this folder (code, event fixtures) and the recipes' probes. */
+export function smokeSuiteId(root: string): string {
+  const h = createHash('sha256')
+  const dir = join(root, 'builder', 'smoke')
+  const walk = (d: string): string[] =>
+    readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]))
+  for (const f of [...walk(dir), join(root, 'recipes', 'php.yaml')].sort()) h.update(f.slice(root.length)).update(readFileSync(f))
+  return h.digest('hex').slice(0, 16)
+}
+
+/** A passing record from the same suite for these exact bytes makes running again pointless. */
+export function smokeIsCurrent(manifest: ZipManifest, root: string): boolean {
+  return !!manifest.smoke?.passed && manifest.smoke.zipSha256 === manifest.zip.sha256 && manifest.smoke.suite === smokeSuiteId(root)
+}
+
+interface Check {
+  name: string
+  fn: () => Promise<string | void>
+}
+
+const NATIVE: Record<string, string> = { x64: 'x86_64', arm64: 'arm64' }
+
+export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
+  const { log } = opts
+  const manifestPath = sidecarPath(opts.zipPath)
+  if (!existsSync(opts.zipPath)) throw new SmokeError(`${opts.zipPath}: no such zip`, 'Build one with npm run build.')
+  const manifest = readSidecar(manifestPath)
+  if (!manifest?.zip) throw new SmokeError(`${manifestPath}: missing or unreadable manifest beside the zip`, 'Smoke-test zips written by npm run build.')
+  const sha = await sha256File(opts.zipPath)
+  if (sha !== manifest.zip.sha256) {
+    throw new SmokeError(`${opts.zipPath}: sha256 ${sha} differs from its manifest (${manifest.zip.sha256})`, 'The zip was changed after the build; rebuild it.')
+  }
+  const config = loadConfig({ root: opts.root })
+  const archInfo = config.versions.archs[manifest.arch]
+  if (NATIVE[hostArch()] !== manifest.arch) {
+    throw new SmokeError(`${manifest.arch} layer cannot run on this ${NATIVE[hostArch()] ?? hostArch()} machine yet`, 'Run the smoke test on a machine of the layer\'s architecture.')
+  }
+
+  const run = createRunner(log)
+  const work = mkdtempSync(join(tmpdir(), 'smoke-'))
+  const tls = await startTlsServer(run)
+  let events: EventChecks | undefined
+  try {
+    const layerDir = join(work, 'opt')
+    const entries = await unpackZip(opts.zipPath, layerDir)
+    const zipEntries = await readZip(opts.zipPath)
+    const baseLibDir = prepareBaseLibs(opts.cacheDir, manifest.arch, config.baseLibraries[manifest.arch], hostLibDirs(archInfo.gnuTriplet), config.versions.base.gconvModules)
+    const task = makeTask(work, 'task', {})
+    const sandbox = (taskDir = task): SandboxSpec => ({
+      layerDir,
+      taskDir,
+      baseLibDir,
+      gnuTriplet: archInfo.gnuTriplet,
+      ...(opts.mountCaBundle === false ? {} : { caBundle: tls.caFile }),
+    })
+    const exec = (cmd: string[], spec: SandboxSpec = sandbox(), env: Record<string, string> = {}) => run(sandboxArgv({ ...spec, env: { ...spec.env, ...env } }, cmd))
+    const php = async (code: string, spec?: SandboxSpec) => {
+      const r = await exec(['/opt/bin/php', '-r', code], spec)
+      if (r.exitCode !== 0 || r.stderr.trim()) throw new Error(`exit ${r.exitCode}: ${(r.stderr || r.stdout).trim().split('\n')[0]}`)
+      return r.stdout
+    }
+
+    events = eventChecks({ run, sandbox: sandbox(), work })
+    const target = { php: manifest.php.version, arch: manifest.arch, executor: manifest.executor }
+    const planned = planExtensions(config.php, manifest.extensions.map((e) => e.name), target)
+    const off = manifest.extensions.filter((e) => e.shared && !e.enabled)
+    const taskWithOff = makeTask(work, 'task-off', { 'php/conf.d/50-smoke.ini': off.map((e) => `${e.zend ? 'zend_extension' : 'extension'}=${e.name}`).join('\n') + '\n' })
+
+    const checks: Check[] = [
+      {
+        name: 'bootstrap is an executable file',
+        fn: async () => {
+          const b = entries.find((e) => e.path === 'bootstrap')
+          if (!b) throw new Error('no bootstrap at the layer root')
+          if ((b.mode & 0o111) !== 0o111) throw new Error(`bootstrap mode is ${(b.mode & 0o777).toString(8)}, not executable`)
+          for (const p of ['bin/php', 'bin/php-cgi']) {
+            const e = entries.find((x) => x.path === p)
+            if (!e || (e.mode & 0o111) !== 0o111) throw new Error(`${p} missing or not executable`)
+          }
+        },
+      },
+      {
+        name: 'size within Lambda limits',
+        fn: async () => {
+          const unzipped = entries.reduce((n, e) => n + e.size, 0)
+          if (unzipped > LIMITS.unzippedBytes) throw new Error(`unzips to ${unzipped} bytes, over the ${LIMITS.unzippedBytes}-byte limit for all layers of a function`)
+          const note = manifest.zip.bytes > LIMITS.directUploadBytes ? '; over 50 MB: publish through S3' : ''
+          return `${(manifest.zip.bytes / 1048576).toFixed(1)} MB zipped, ${(unzipped / 1048576).toFixed(1)} MB unzipped${note}`
+        },
+      },
+      {
+        name: `ABI: no ELF file needs GLIBC > ${manifest.base.glibc}`,
+        fn: async () => {
+          let highest = '0'
+          for (const e of zipEntries) {
+            if (!isElf(e.data)) continue
+            const m = maxGlibc(readElf(e.data))
+            if (!m) continue
+            if (compareVersions(m.version, manifest.base.glibc) > 0) throw new Error(`${e.path} needs GLIBC_${m.version} (${m.symbols.slice(0, 3).join(', ')})`)
+            if (compareVersions(m.version, highest) > 0) highest = m.version
+          }
+          return `highest GLIBC_${highest}`
+        },
+      },
+      {
+        name: 'php -v matches the manifest',
+        fn: async () => {
+          const r = await exec(['/opt/bin/php', '-v'])
+          const first = r.stdout.split('\n')[0] ?? ''
+          if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}: ${(r.stderr || r.stdout).trim().split('\n')[0]}`)
+          if (!first.startsWith(`PHP ${manifest.php.version} (cli)`)) throw new Error(`printed "${first}"`)
+          return first
+        },
+      },
+      {
+        name: 'php -m equals the manifest, no startup warnings',
+        fn: async () => {
+          const r = await exec(['/opt/bin/php', '-m'])
+          if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}: ${(r.stderr || r.stdout).trim().split('\n')[0]}`)
+          const noise = [r.stderr.trim(), ...r.stdout.split('\n').filter((l) => /warning|error|deprecated/i.test(l))].filter(Boolean)
+          if (noise.length) throw new Error(`startup output: ${noise[0]!.split('\n')[0]}`)
+          const got = modules(r.stdout)
+          const want = [...manifest.modules]
+          const missing = want.filter((m) => !got.includes(m))
+          const extra = got.filter((m) => !want.includes(m))
+          if (missing.length || extra.length) throw new Error(`missing: ${missing.join(', ') || '-'}; unexpected: ${extra.join(', ') || '-'}`)
+          return `${got.length} modules`
+        },
+      },
+      {
+        name: `shared extensions off by default load from /var/task/php/conf.d (${off.map((e) => e.name).join(', ') || 'none'})`,
+        fn: async () => {
+          if (!off.length) return 'none built'
+          const r = await exec(['/opt/bin/php', '-m'], sandbox(taskWithOff))
+          if (r.exitCode !== 0 || r.stderr.trim()) throw new Error((r.stderr || r.stdout).trim().split('\n')[0])
+          const got = modules(r.stdout)
+          const missing = off.filter((e) => !got.includes(e.module))
+          if (missing.length) throw new Error(`not loaded: ${missing.map((e) => e.name).join(', ')}`)
+        },
+      },
+      ...planned
+        .filter((e) => e.probe)
+        .map((e): Check => ({
+          name: `probe ${e.name}`,
+          fn: async () => {
+            const spec = e.shared && !e.enabled ? sandbox(taskWithOff) : sandbox()
+            const out = await php(e.probe!.code, spec)
+            if (out !== e.probe!.expect) throw new Error(`printed ${JSON.stringify(out.slice(0, 200))}, expected ${JSON.stringify(e.probe!.expect)}`)
+          },
+        })),
+      {
+        name: 'HTTPS with curl and PHP streams against the CA bundle at Amazon Linux\'s path',
+        fn: async () => {
+          const code = `$c = curl_init(${JSON.stringify(tls.url)}); curl_setopt($c, CURLOPT_RETURNTRANSFER, true); $a = curl_exec($c); if ($a === false) { echo "curl: ", curl_error($c); exit(1); } $b = @file_get_contents(${JSON.stringify(tls.url)}); if ($b === false) { echo "stream: ", error_get_last()["message"] ?? "failed"; exit(1); } echo $a, "|", $b;`
+          const r = await exec(['/opt/bin/php', '-r', code])
+          if (r.exitCode !== 0 || r.stdout !== `${tls.body}|${tls.body}`) throw new Error((r.stdout || r.stderr).trim().split('\n')[0] ?? `exit ${r.exitCode}`)
+        },
+      },
+      {
+        name: 'opcache active in php-cgi',
+        fn: async () => {
+          const dir = makeTask(work, 'task-cgi', { 'index.php': '<?php $s = function_exists("opcache_get_status") ? opcache_get_status(false) : false; echo is_array($s) && $s["opcache_enabled"] ? "on" : "off";' })
+          const r = await exec(['/opt/bin/php-cgi'], sandbox(dir), { REDIRECT_STATUS: '200', REQUEST_METHOD: 'GET', SCRIPT_FILENAME: '/var/task/index.php', SCRIPT_NAME: '/index.php', REQUEST_URI: '/', SERVER_PROTOCOL: 'HTTP/1.1' })
+          const body = r.stdout.split(/\r?\n\r?\n/).slice(1).join('\n\n')
+          if (r.exitCode !== 0 || body !== 'on') throw new Error(`php-cgi printed ${JSON.stringify(body || r.stderr.slice(0, 200))}`)
+        },
+      },
+      ...events.checks,
+    ]
+
+    const results: SmokeCheck[] = []
+    for (const c of checks) {
+      const t0 = performance.now()
+      try {
+        const detail = await c.fn()
+        const ms = Math.round(performance.now() - t0)
+        results.push({ name: c.name, passed: true, ms, ...(detail ? { detail } : {}) })
+        log.info(`✓ ${c.name} (${seconds(ms)})${detail ? ` — ${detail}` : ''}`)
+      } catch (e) {
+        const ms = Math.round(performance.now() - t0)
+        const detail = (e as Error).message
+        results.push({ name: c.name, passed: false, ms, detail })
+        log.info(`✗ ${c.name} (${seconds(ms)}) — ${detail}`)
+      }
+    }
+    const bw = await run(['bwrap', '--version'])
+    const record: SmokeRecord = {
+      zipSha256: sha,
+      passed: results.every((r) => r.passed),
+      at: new Date().toISOString(),
+      suite: smokeSuiteId(opts.root),
+      toolchain: { sandbox: bw.stdout.trim(), kernel: release(), host: `${NATIVE[hostArch()] ?? hostArch()}` },
+      checks: results,
+    }
+    const updated: ZipManifest = { ...manifest, smoke: record }
+    writeJsonAtomic(manifestPath, updated)
+    const failed = results.filter((r) => !r.passed)
+    log.info(`${results.length - failed.length} passed, ${failed.length} failed`)
+    if (failed.length) {
+      throw new SmokeError(`${failed.length} smoke check(s) failed: ${failed.map((f) => f.name).join('; ')}`, 'Fix the layer; the failures are listed above and recorded in the manifest.')
+    }
+    return record
+  } finally {
+    await events?.close()
+    await tls.close()
+    rmSync(work, { recursive: true, force: true })
+  }
+}
+
+function modules(phpM: string): string[] {
+  return phpM.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('['))
+}
+
+function makeTask(work: string, name: string, files: Record<string, string>): string {
+  const dir = join(work, name)
+  mkdirSync(dir, { recursive: true })
+  for (const [rel, content] of Object.entries(files)) {
+    mkdirSync(join(dir, rel, '..'), { recursive: true })
+    writeFileSync(join(dir, rel), content)
+  }
+  return dir
+}
+
+export type { Runner }
