@@ -236,8 +236,16 @@ export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
   }
 }
 
-function modules(phpM: string): string[] {
-  return phpM.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('['))
+/** The `[PHP Modules]` section of `php -m` (zend extensions appear again under `[Zend Modules]`). */
+export function modules(phpM: string): string[] {
+  const out: string[] = []
+  let section = ''
+  for (const raw of phpM.split('\n')) {
+    const l = raw.trim()
+    if (l.startsWith('[')) section = l
+    else if (l && section === '[PHP Modules]') out.push(l)
+  }
+  return out
 }
 
 function makeTask(work: string, name: string, files: Record<string, string>): string {

@@ -11,6 +11,7 @@ import type { ZipManifest } from '../../builder/manifest.ts'
 import { codeSha256 } from '../../builder/sources/digest.ts'
 import { hostLibDirs, prepareBaseLibs, sandboxArgv } from '../../builder/smoke/sandbox.ts'
 import { readZip, unpackZip } from '../../builder/smoke/unpack.ts'
+import { modules as phpModules } from '../../builder/smoke/smoke.ts'
 import { npmRun, projectRoot } from '../support/cli.ts'
 import { testLayer } from '../support/layer.ts'
 
@@ -99,8 +100,9 @@ t.test('/opt/bin/php -m lists every default extension, with no startup warning',
   t.equal(r.status, 0, r.stderr)
   t.equal(r.stderr, '', 'nothing on stderr')
   t.notMatch(r.stdout, /Warning|Error|Deprecated/)
-  const modules = r.stdout.split('\n').filter((l) => l && !l.startsWith('[')).sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()))
+  const modules = phpModules(r.stdout).sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()))
   t.same(modules, manifest.modules)
+  t.match(r.stdout, /\[Zend Modules\]\nZend OPcache\n/)
   const want = config.versions.extensions.default.filter((e) => !['intl', 'soap'].includes(e))
   const names = new Set(modules.map((m) => m.toLowerCase()))
   for (const e of want) t.ok(names.has(e === 'opcache' ? 'zend opcache' : e), `${e} loaded`)
