@@ -41,7 +41,7 @@ export function registerPublishCommands(program: Command, io?: Io): void {
     .option('--json', 'print the report as JSON')
     .option('--allow-non-al2023', 'allow a zip built for another base than provided.al2023')
     .option('--concurrency <n>', 'regions in flight at once (default 32)')
-    .option('--upload-concurrency <n>', 'uploads in flight at once (default 8)')
+    .option('--upload-concurrency <n>', 'uploads in flight at once (default: as many as fit 256 MiB of zip, at most 32)')
     .option('--s3-bucket <name>', 'bucket for zips over the 50 MiB direct-upload limit; {region} is replaced (env PHP_LAYERS_S3_BUCKET)')
     .option('--layers-file <path>', 'the ARN manifest to update', 'layers.json')
     .addHelpText('after', PUBLISH_HELP)

@@ -16,12 +16,23 @@ import { publishRegion, RegionFailure, type RegionOutcome, type RegionStatus } f
 import { resolveRegions } from './regions.ts'
 import { DEFAULT_RETRY, isRetryable, type RetryPolicy } from './retry.ts'
 import { bucketFor, checkBucketTemplate, s3Key } from './s3-upload.ts'
+import { SharedZipBody } from './shared-body.ts'
 import { loadPublishableZip, type PublishableZip } from './zip.ts'
 
 /** Regions in flight at once. Lambda's API limits are per region, so regions do not compete with each other. */
 export const DEFAULT_CONCURRENCY = 32
-/** Direct uploads in flight at once; each holds a base64 copy of the zip (up to ~67 MB) while it is sent. */
-export const DEFAULT_UPLOAD_CONCURRENCY = 8
+/**
+ * Zip bytes allowed in flight at once. Each direct upload holds a base64 JSON copy of the zip (4/3 of its size, and
+ * the SDK builds the body string and a signing hash pass over it), so this bounds memory at roughly 3× the budget:
+ * small zips go to every region at once, a 50 MiB zip to 5 regions at a time.
+ */
+export const UPLOAD_BUDGET_BYTES = 256 * 1024 * 1024
+const MAX_UPLOADS = 32
+
+/** Uploads in flight at once unless --upload-concurrency says otherwise. */
+export function defaultUploadConcurrency(zipBytes: number): number {
+  return Math.max(1, Math.min(MAX_UPLOADS, Math.floor(UPLOAD_BUDGET_BYTES / Math.max(1, zipBytes))))
+}
 
 export interface PublishInput {
   zipPath: string
@@ -96,7 +107,7 @@ function positiveInt(value: number | undefined, fallback: number, flag: string):
 /** All local checks; throws before any network call. */
 export async function preparePublish(input: PublishInput): Promise<PublishPlan> {
   positiveInt(input.concurrency, DEFAULT_CONCURRENCY, '--concurrency')
-  positiveInt(input.uploadConcurrency, DEFAULT_UPLOAD_CONCURRENCY, '--upload-concurrency')
+  positiveInt(input.uploadConcurrency, 1, '--upload-concurrency')
   // Regions first: a typo there is the cheapest thing to report.
   const regions = resolveRegions(input.regions, input.versions.regions)
   const zip = await loadPublishableZip(input.zipPath, { allowNonAl2023: input.allowNonAl2023 === true })
@@ -159,10 +170,11 @@ export async function runPlan(plan: PublishPlan, input: PublishInput): Promise<P
   const started = performance.now()
   const retry: RetryPolicy = { ...DEFAULT_RETRY, ...input.retry }
   const regionLimit = pLimit(positiveInt(input.concurrency, DEFAULT_CONCURRENCY, '--concurrency'))
-  const uploadLimit = pLimit(positiveInt(input.uploadConcurrency, DEFAULT_UPLOAD_CONCURRENCY, '--upload-concurrency'))
+  const uploadLimit = pLimit(positiveInt(input.uploadConcurrency, defaultUploadConcurrency(plan.zip.facts.bytes), '--upload-concurrency'))
   const factory = new ClientFactory(input.clients ?? {}, retry.sdkMaxAttempts)
   const writer = new LayersFileWriter(resolve(input.layersFile))
   const dryRun = input.dryRun === true
+  const sharedBody = new SharedZipBody(plan.zip.bytes)
   const emit = input.onProgress ?? (() => undefined)
 
   const one = async (region: Region): Promise<RegionResult> => {
@@ -175,6 +187,7 @@ export async function runPlan(plan: PublishPlan, input: PublishInput): Promise<P
         fields: plan.fields,
         zip: { bytes: plan.zip.bytes, sha256: plan.zip.facts.sha256, codeSha256: plan.zip.facts.codeSha256 },
         s3: plan.s3Bucket === undefined ? undefined : { bucket: bucketFor(plan.s3Bucket, region.name), key: s3Key(plan.layer.name, plan.zip.facts.sha256) },
+        sharedBody,
         dryRun,
         clients: factory.forRegion(region.name),
         uploadSlot: (fn) => uploadLimit(fn),

@@ -22,6 +22,7 @@ import { LIMITS } from './limits.ts'
 import { isPublicPolicy, ourStatement, PUBLIC_ACTION, PUBLIC_PRINCIPAL, PUBLIC_STATEMENT_ID } from './policy.ts'
 import { retryRegion, type RetryPolicy } from './retry.ts'
 import { ensureS3Object } from './s3-upload.ts'
+import type { SharedZipBody } from './shared-body.ts'
 
 export interface RegionJob {
   region: string
@@ -29,6 +30,8 @@ export interface RegionJob {
   zip: { bytes: Buffer; sha256: string; codeSha256: string }
   /** Set when the zip is over the direct-upload limit. */
   s3?: { bucket: string; key: string }
+  /** The direct-upload request body, built and hashed once for all regions. */
+  sharedBody: SharedZipBody
   dryRun: boolean
   clients: RegionClients
   /** Caps concurrent uploads across regions (each direct upload holds a base64 copy of the zip in memory). */
@@ -105,11 +108,14 @@ async function policyOf(lambda: LambdaClient, layerName: string, version: number
   }
 }
 
-/** Returns whether a permission was added. Dry runs only look. */
-async function ensurePublic(job: RegionJob, version: number): Promise<'present' | 'added' | 'missing'> {
+/**
+ * Makes the version public unless it already is, then verifies. A version this run just created has no policy yet,
+ * so the look before adding is skipped for it (`fresh`). Dry runs only look.
+ */
+async function ensurePublic(job: RegionJob, version: number, fresh: boolean): Promise<'present' | 'added' | 'missing'> {
   const { lambda } = job.clients
   const layerName = job.fields.layerName
-  const before = await policyOf(lambda, layerName, version)
+  const before = fresh ? undefined : await policyOf(lambda, layerName, version)
   if (isPublicPolicy(before)) return 'present'
   if (ourStatement(before) === 'different') {
     throw new PublishError(
@@ -151,20 +157,20 @@ async function upload(job: RegionJob, account: { bytes: number }): Promise<Publi
       account.bytes += await ensureS3Object(s3, job.s3.bucket, job.s3.key, job.zip.bytes, job.zip.sha256)
       content = { S3Bucket: job.s3.bucket, S3Key: job.s3.key }
     } else {
-      content = { ZipFile: job.zip.bytes }
+      content = { ZipFile: job.sharedBody.placeholder }
       // Counted before sending: if the response is lost the bytes still went out.
       account.bytes += job.zip.bytes.length
     }
-    return job.clients.lambdaOnce.send(
-      new PublishLayerVersionCommand({
-        LayerName: f.layerName,
-        Description: f.description,
-        LicenseInfo: f.licenseInfo,
-        CompatibleRuntimes: f.compatibleRuntimes as Runtime[],
-        CompatibleArchitectures: f.compatibleArchitectures as Architecture[],
-        Content: content,
-      }),
-    )
+    const command = new PublishLayerVersionCommand({
+      LayerName: f.layerName,
+      Description: f.description,
+      LicenseInfo: f.licenseInfo,
+      CompatibleRuntimes: f.compatibleRuntimes as Runtime[],
+      CompatibleArchitectures: f.compatibleArchitectures as Architecture[],
+      Content: content,
+    })
+    if (content.ZipFile !== undefined) job.sharedBody.attach(command)
+    return job.clients.lambdaOnce.send(command)
   })
 }
 
@@ -201,11 +207,12 @@ export async function publishRegion(job: RegionJob): Promise<RegionOutcome> {
         if (current === undefined && job.dryRun) return { ...common, status: 'would-publish', permissionAdded: false }
         // A version found after our own lost-response attempt was published by this run, not an earlier one.
         const status: RegionStatus = current === undefined || triedPublish ? 'published' : 'reused'
+        const fresh = current === undefined
         if (current === undefined) {
           triedPublish = true
           current = info(await upload(job, account), job.region)
         }
-        const permission = await ensurePublic(job, current.version)
+        const permission = await ensurePublic(job, current.version, fresh)
         const dryStatus: RegionStatus = permission === 'missing' ? 'would-make-public' : 'up-to-date'
         return {
           ...common,

@@ -220,6 +220,20 @@ t.test('fault injection: 429, 500, reset, lost response', async (t) => {
   emu.setFaults(undefined)
 })
 
+t.test('the signed payload hash must match the body', async (t) => {
+  const { emu, lambda } = await start()
+  const cmd = new PublishLayerVersionCommand(input())
+  cmd.middlewareStack.add(
+    (next) => async (args) => {
+      ;(args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = '0'.repeat(64)
+      return next(args)
+    },
+    { step: 'build', name: 'wrongHash' },
+  )
+  await t.rejects(lambda('eu-west-1').send(cmd), { name: 'InvalidSignatureException', $metadata: { httpStatusCode: 403 } })
+  t.equal(emu.stats.versionsCreated, 0)
+})
+
 t.test('latency, disabled (opt-in) regions and foreign access keys', async (t) => {
   const { emu, lambda } = await start({ latencyMs: 40, disabledRegions: ['ap-east-2'], accessKeyId: FAKE_CREDENTIALS.accessKeyId })
   const t0 = performance.now()

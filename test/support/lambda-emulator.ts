@@ -11,6 +11,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
 import yauzl from 'yauzl'
 
 export type FaultKind = 'throttle' | 'server-error' | 'reset' | 'lost-response'
@@ -30,6 +31,8 @@ export interface EmulatorOptions {
   accountId?: string
   /** Added to every request before it is answered. */
   latencyMs?: number
+  /** Per-operation latency replacing latencyMs, e.g. { PublishLayerVersion: 1000 } (S3 calls are `S3:PUT` etc.). */
+  operationLatencyMs?: Record<string, number>
   faults?: FaultConfig
   /** S3 buckets that exist: name → region. */
   buckets?: Record<string, string>
@@ -98,6 +101,7 @@ const RUNTIMES = new Set([
   'ruby3.3', 'ruby3.4', 'provided', 'provided.al2', 'provided.al2023',
 ])
 const ARCHITECTURES = new Set(['x86_64', 'arm64'])
+const ADMIN_PREFIX = '/_emulator/'
 const LAYER_NAME = /^[a-zA-Z0-9-_]+$/
 const STATEMENT_ID = /^[a-zA-Z0-9-_]+$/
 const PRINCIPAL = /^(\d{12}|\*|arn:(aws[a-zA-Z-]*):iam::\d{12}:root)$/
@@ -160,6 +164,61 @@ function lambdaDate(d: Date): string {
   return d.toISOString().replace('Z', '+0000')
 }
 
+const LARGE_BODY = 1024 * 1024
+const CACHE_ENTRIES = 8
+
+interface ZipFacts {
+  size: number
+  codeSha256: string
+  /** Undefined when the bytes are not a readable zip. */
+  unzipped: number | undefined
+}
+
+interface BodyInfo {
+  /** The signed payload hash header, when it is a hash. */
+  claimedHash: string | undefined
+  /** A known body that was only counted, not kept (see knownBody): its length and cached parse. */
+  known: { length: number; parsed: Promise<ParsedPublish> } | undefined
+}
+
+interface ParsedPublish {
+  /** The request JSON (Content.ZipFile is '' when the zip was cut out into `zip`). */
+  req: Record<string, unknown>
+  zip?: ZipFacts
+}
+
+async function parsePublish(body: Buffer): Promise<ParsedPublish> {
+  const marker = Buffer.from('"ZipFile":"')
+  const at = body.indexOf(marker)
+  const end = at < 0 ? -1 : body.indexOf(0x22, at + marker.length)
+  const base64 = end < 0 ? undefined : body.subarray(at + marker.length, end)
+  if (base64 === undefined || base64.includes(0x5c)) return { req: parseJson(body) }
+  const req = parseJson(Buffer.concat([body.subarray(0, at + marker.length), body.subarray(end)]))
+  return { req, zip: await zipFacts(Buffer.from(base64.toString('latin1'), 'base64')) }
+}
+
+async function zipFacts(zip: Buffer): Promise<ZipFacts> {
+  let unzipped: number | undefined
+  try {
+    unzipped = await unzippedSize(zip)
+  } catch {
+    unzipped = undefined
+  }
+  return { size: zip.length, codeSha256: createHash('sha256').update(zip).digest('base64'), unzipped }
+}
+
+/** Small insertion-ordered cache. */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key)
+  map.set(key, value)
+  while (map.size > CACHE_ENTRIES) map.delete(map.keys().next().value as string)
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name]
+  return typeof v === 'string' ? v : undefined
+}
+
 async function unzippedSize(bytes: Buffer): Promise<number> {
   const zip = await yauzl.fromBufferPromise(bytes, { lazyEntries: true })
   let total = 0
@@ -197,9 +256,12 @@ export class LambdaEmulator {
   private readonly objects = new Map<string, Map<string, S3Object>>()
   private readonly accountId: string
   private latencyMs: number
+  private operationLatencyMs: Record<string, number>
   private faults: FaultConfig | undefined
   private random: () => number
   private readonly buckets: Map<string, string>
+  private readonly verified = new Map<string, true>()
+  private readonly parsed = new Map<string, Promise<ParsedPublish>>()
   private readonly disabled: Set<string>
   private counters: EmulatorStats = LambdaEmulator.zeroStats()
   endpoint = ''
@@ -207,6 +269,7 @@ export class LambdaEmulator {
   private constructor(private readonly opts: EmulatorOptions) {
     this.accountId = opts.accountId ?? '123456789012'
     this.latencyMs = opts.latencyMs ?? 0
+    this.operationLatencyMs = opts.operationLatencyMs ?? {}
     this.faults = opts.faults
     this.random = prng(opts.faults?.seed ?? 1)
     this.buckets = new Map(Object.entries(opts.buckets ?? {}))
@@ -250,8 +313,9 @@ export class LambdaEmulator {
     this.random = prng(faults?.seed ?? 1)
   }
 
-  setLatency(ms: number): void {
+  setLatency(ms: number, perOperation?: Record<string, number>): void {
     this.latencyMs = ms
+    this.operationLatencyMs = perOperation ?? {}
   }
 
   addBucket(name: string, region: string): void {
@@ -296,13 +360,27 @@ export class LambdaEmulator {
     else s.destroy()
   }
 
-  private async readBody(req: IncomingMessage): Promise<Buffer> {
+  /** Reads the body; `keep: false` only counts it (a known large body whose parse is cached, see knownBody). */
+  private async readBody(req: IncomingMessage, keep = true): Promise<Buffer> {
     const chunks: Buffer[] = []
     for await (const chunk of req) {
-      chunks.push(chunk as Buffer)
+      if (keep) chunks.push(chunk as Buffer)
       this.counters.bytesReceived += (chunk as Buffer).length
     }
     return Buffer.concat(chunks)
+  }
+
+  /**
+   * A PublishLayerVersion body whose signed hash and length match one already verified and parsed: the same bytes
+   * again (a publisher sending one zip to every region). Its parse is reused instead of buffering 50 MB again.
+   */
+  private knownBody(req: IncomingMessage, operation: string): BodyInfo['known'] {
+    if (operation !== 'PublishLayerVersion') return undefined
+    const claimed = headerValue(req, 'x-amz-content-sha256')
+    const length = Number(headerValue(req, 'content-length'))
+    if (claimed === undefined || !/^[0-9a-f]{64}$/.test(claimed) || !(length >= LARGE_BODY)) return undefined
+    const parsed = this.parsed.get(`${claimed}:${length}`)
+    return parsed === undefined ? undefined : { length, parsed }
   }
 
   private inFlight = 0
@@ -318,8 +396,9 @@ export class LambdaEmulator {
   }
 
   private async respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    this.counters.requests++
     const url = new URL(req.url ?? '/', 'http://emulator')
+    if (url.pathname.startsWith(ADMIN_PREFIX)) return this.admin(req, res, url.pathname.slice(ADMIN_PREFIX.length))
+    this.counters.requests++
     const scope = credentialScope(req.headers.authorization)
     const service = scope?.service ?? 'lambda'
     const operation = service === 's3' ? `S3:${req.method}` : lambdaOperation(req.method ?? 'GET', url.pathname)
@@ -333,8 +412,10 @@ export class LambdaEmulator {
     }
     let reply: Reply
     try {
-      const body = await this.readBody(req)
-      if (this.latencyMs > 0) await sleep(this.latencyMs)
+      const known = this.knownBody(req, operation)
+      const body = await this.readBody(req, known === undefined)
+      const latency = this.operationLatencyMs[operation] ?? this.latencyMs
+      if (latency > 0) await sleep(latency)
       if (fault === 'throttle') {
         throw new ApiError(429, 'TooManyRequestsException', 'Rate exceeded', 'User', this.opts.retryAfterSeconds ? { 'retry-after': String(this.opts.retryAfterSeconds) } : {})
       }
@@ -346,7 +427,8 @@ export class LambdaEmulator {
       if (this.disabled.has(scope.region)) {
         throw new ApiError(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.')
       }
-      reply = service === 's3' ? this.s3(req, url, scope.region, body) : await this.lambda(req.method ?? 'GET', url, scope.region, body)
+      if (known === undefined) this.checkPayloadHash(req, body, service)
+      reply = service === 's3' ? this.s3(req, url, scope.region, body) : await this.lambda(req.method ?? 'GET', url, scope.region, body, { claimedHash: headerValue(req, 'x-amz-content-sha256'), known })
     } catch (e) {
       reply = service === 's3' ? s3ErrorReply(e, req.method === 'HEAD') : lambdaErrorReply(e)
     }
@@ -362,6 +444,61 @@ export class LambdaEmulator {
       ...reply.headers,
     })
     res.end(req.method === 'HEAD' ? undefined : body)
+  }
+
+  /**
+   * Control routes for a test that runs the emulator in another process (see spawnEmulator). "_emulator" cannot be
+   * an S3 bucket name and is not a Lambda path, so these never collide with API calls; they are not counted.
+   */
+  private async admin(req: IncomingMessage, res: ServerResponse, route: string): Promise<void> {
+    const chunks: Buffer[] = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    const body = Buffer.concat(chunks).toString('utf8')
+    const reply = (value: unknown) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify(value ?? null))
+    }
+    if (route === 'stats' && req.method === 'GET') return reply(this.stats)
+    if (route === 'reset-stats' && req.method === 'POST') return reply(this.resetStats())
+    if (route === 'faults' && req.method === 'POST') return reply(this.setFaults((JSON.parse(body || 'null') as FaultConfig | null) ?? undefined))
+    res.writeHead(404).end()
+  }
+
+  /**
+   * The signed payload hash must be the body's: SigV4 signs x-amz-content-sha256 and the service recomputes it.
+   * (The signature itself is not recomputed; region and key come from its credential scope.) Large bodies already
+   * verified are remembered by hash and length: the emulator stands for ~30 independent regional services, and must
+   * not turn their parallel work into serial work on the test machine's cores when a publisher sends the same zip
+   * everywhere.
+   */
+  private checkPayloadHash(req: IncomingMessage, body: Buffer, service: string): void {
+    const claimed = req.headers['x-amz-content-sha256']
+    if (typeof claimed !== 'string' || !/^[0-9a-f]{64}$/.test(claimed)) return // UNSIGNED-PAYLOAD, STREAMING-…, absent
+    const key = `${claimed}:${body.length}`
+    if (body.length >= LARGE_BODY && this.verified.has(key)) return
+    if (createHash('sha256').update(body).digest('hex') === claimed) {
+      if (body.length >= LARGE_BODY) remember(this.verified, key, true)
+      return
+    }
+    if (service === 's3') throw new S3Error(400, 'XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.")
+    throw new ApiError(403, 'InvalidSignatureException', 'The request signature we calculated does not match the signature you provided.')
+  }
+
+  /**
+   * A publish body, parsed. The base64 zip is cut out of the raw bytes rather than JSON-parsed as one huge string
+   * (base64 needs no JSON escapes), and the decoded zip's facts are kept per verified body, for the reason above.
+   */
+  private parsePublishBody(body: Buffer, claimed: string | undefined): Promise<ParsedPublish> {
+    const key = claimed !== undefined && body.length >= LARGE_BODY && this.verified.has(`${claimed}:${body.length}`) ? `${claimed}:${body.length}` : undefined
+    // The promise is kept, so identical bodies arriving together are parsed once.
+    const cached = key === undefined ? undefined : this.parsed.get(key)
+    if (cached) return cached
+    const parsing = parsePublish(body)
+    if (key !== undefined) {
+      remember(this.parsed, key, parsing)
+      parsing.catch(() => this.parsed.delete(key))
+    }
+    return parsing
   }
 
   // ---------------------------------------------------------------- Lambda
@@ -399,13 +536,13 @@ export class LambdaEmulator {
     }
   }
 
-  private async lambda(method: string, url: URL, region: string, body: Buffer): Promise<Reply> {
+  private async lambda(method: string, url: URL, region: string, body: Buffer, info: BodyInfo): Promise<Reply> {
     const seg = url.pathname.split('/').filter(Boolean).map(decodeURIComponent)
     if (seg[0] !== '2018-10-31' || seg[1] !== 'layers') throw new ApiError(404, 'UnknownOperationException', `Unknown operation ${method} ${url.pathname}`)
     if (seg.length === 2 && method === 'GET') return this.listLayers(region)
     const name = layerNameFrom(seg[2] ?? '')
     if (seg[3] !== 'versions') throw new ApiError(404, 'UnknownOperationException', `Unknown operation ${method} ${url.pathname}`)
-    if (seg.length === 4 && method === 'POST') return this.publish(region, name, body)
+    if (seg.length === 4 && method === 'POST') return this.publish(region, name, body, info)
     if (seg.length === 4 && method === 'GET') return this.list(region, name, url.searchParams)
     const versionText = seg[4] ?? ''
     if (seg.length === 5 && method === 'GET') return json(200, this.versionJson(region, name, this.version(region, name, versionText), true))
@@ -433,11 +570,13 @@ export class LambdaEmulator {
     return json(200, { Layers: layers })
   }
 
-  private async publish(region: string, name: string, body: Buffer): Promise<Reply> {
-    if (body.length > API_LIMITS.requestBody) {
+  private async publish(region: string, name: string, body: Buffer, info: BodyInfo): Promise<Reply> {
+    const length = info.known?.length ?? body.length
+    if (length > API_LIMITS.requestBody) {
       throw new ApiError(413, 'RequestEntityTooLargeException', `Request must be smaller than ${API_LIMITS.requestBody} bytes for the PublishLayerVersion operation`)
     }
-    const req = parseJson(body)
+    const parsed = await (info.known?.parsed ?? this.parsePublishBody(body, info.claimedHash))
+    const req = parsed.req
     const problems: string[] = []
     if (name.length > API_LIMITS.layerName || !LAYER_NAME.test(name)) {
       problems.push(`Value '${name}' at 'layerName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+ and have length less than or equal to ${API_LIMITS.layerName}`)
@@ -470,24 +609,16 @@ export class LambdaEmulator {
     if (content === undefined || content === null) problems.push(`Value null at 'content' failed to satisfy constraint: Member must not be null`)
     if (problems.length > 0) throw validationError(problems)
 
-    let zip: Buffer
-    let fromZipFile = false
     const hasZip = typeof content!.ZipFile === 'string'
     const hasS3 = content!.S3Bucket !== undefined || content!.S3Key !== undefined
     if (hasZip === hasS3) throw new ApiError(400, 'InvalidParameterValueException', 'Please provide a source for publishing Layer. ZipFile or S3Bucket and S3Key.')
-    if (hasZip) {
-      zip = Buffer.from(content!.ZipFile as string, 'base64')
-      fromZipFile = true
-    } else {
-      zip = this.getObjectForLambda(region, String(content!.S3Bucket), String(content!.S3Key))
-    }
-    let size: number
-    try {
-      size = await unzippedSize(zip)
-    } catch {
+    const facts = hasZip
+      ? (parsed.zip ?? (await zipFacts(Buffer.from(content!.ZipFile as string, 'base64'))))
+      : await zipFacts(this.getObjectForLambda(region, String(content!.S3Bucket), String(content!.S3Key)))
+    if (facts.unzipped === undefined) {
       throw new ApiError(400, 'InvalidParameterValueException', 'Could not unzip uploaded file. Please check your file, then try to upload again.')
     }
-    if (size > API_LIMITS.unzipped) {
+    if (facts.unzipped > API_LIMITS.unzipped) {
       throw new ApiError(400, 'InvalidParameterValueException', `Unzipped size must be smaller than ${API_LIMITS.unzipped} bytes`)
     }
 
@@ -500,15 +631,15 @@ export class LambdaEmulator {
       licenseInfo: license as string | undefined,
       compatibleRuntimes: runtimes as string[] | undefined,
       compatibleArchitectures: archs as string[] | undefined,
-      codeSha256: createHash('sha256').update(zip).digest('base64'),
-      codeSize: zip.length,
+      codeSha256: facts.codeSha256,
+      codeSize: facts.size,
       createdDate: lambdaDate(new Date()),
       statements: [],
       revisionId: randomUUID(),
     }
     layer.versions.set(record.version, record)
     this.counters.versionsCreated++
-    if (fromZipFile) this.counters.uploadedZipBytes += zip.length
+    if (hasZip) this.counters.uploadedZipBytes += facts.size
     return json(201, this.versionJson(region, name, record, true))
   }
 
@@ -719,4 +850,56 @@ function s3ErrorReply(e: unknown, head: boolean): Reply {
     headers: { 'content-type': 'application/xml' },
     body: head ? undefined : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${xmlEscape(code)}</Code><Message>${xmlEscape(message)}</Message></Error>`,
   }
+}
+
+// ---------------------------------------------------------------- the emulator in its own process
+
+/** An emulator running in a child process: its CPU work does not compete with the publisher's, as in the cloud. */
+export interface RemoteEmulator {
+  endpoint: string
+  stats(): Promise<EmulatorStats>
+  resetStats(): Promise<void>
+  setFaults(faults: FaultConfig | undefined): Promise<void>
+  close(): Promise<void>
+}
+
+const READY = 'LAMBDA_EMULATOR_ENDPOINT='
+
+export async function spawnEmulator(opts: EmulatorOptions = {}): Promise<RemoteEmulator> {
+  const { spawn } = await import('node:child_process')
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), JSON.stringify(opts)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      const m = new RegExp(`${READY}(\\S+)`).exec(out)
+      if (m) resolve(m[1]!)
+    })
+    child.on('exit', (code) => reject(new Error(`emulator process exited early (${code})`)))
+  })
+  const call = async (route: string, method = 'GET', body?: unknown): Promise<unknown> => {
+    const res = await fetch(`${endpoint}${ADMIN_PREFIX}${route}`, { method, body: body === undefined ? undefined : JSON.stringify(body ?? null) })
+    return res.json()
+  }
+  return {
+    endpoint,
+    stats: async () => (await call('stats')) as EmulatorStats,
+    resetStats: async () => void (await call('reset-stats', 'POST')),
+    setFaults: async (faults) => void (await call('faults', 'POST', faults ?? null)),
+    close: async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.stdin.end() // the child exits when its stdin closes (also when this process dies)
+      await exited
+    },
+  }
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const emu = await LambdaEmulator.start(JSON.parse(process.argv[2] ?? '{}') as EmulatorOptions)
+  process.stdout.write(`${READY}${emu.endpoint}\n`)
+  process.stdin.resume()
+  process.stdin.on('end', () => void emu.close().then(() => process.exit(0)))
+  process.on('SIGTERM', () => void emu.close().then(() => process.exit(0)))
 }
