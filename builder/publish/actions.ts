@@ -1,7 +1,8 @@
 // What `publish` and `arn` do once commander has parsed them. Loaded lazily by command.ts, so the SDK and the rest
 // of the publisher are only imported when one of these commands actually runs.
 import { readFile } from 'node:fs/promises'
-import { basename, join, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { loadConfig } from '../config/load.ts'
 import { ARCHS, type Arch } from '../config/types.ts'
 import { PublishError, UsageError } from '../errors.ts'
@@ -11,6 +12,9 @@ import { readLayersFile, writeFileAtomic } from './layers-file.ts'
 import { publish, type ProgressEvent } from './publisher.ts'
 import { formatReport } from './report.ts'
 import { S3_BUCKET_ENV } from './s3-upload.ts'
+
+/** Where versions.yaml and layers.json live, whatever the working directory (as builder/cli.ts does). */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 
 export interface Io {
   out: (text: string) => void
@@ -50,7 +54,7 @@ function progressLine(e: ProgressEvent): string {
 }
 
 export async function publishAction(zip: string, opts: PublishOptions, io: Io = processIo): Promise<void> {
-  const root = resolve(opts.root ?? process.cwd())
+  const root = resolve(opts.root ?? PROJECT_ROOT)
   const concurrency = intOption(opts.concurrency, '--concurrency')
   const uploadConcurrency = intOption(opts.uploadConcurrency, '--upload-concurrency')
   const config = loadConfig({ root })
@@ -58,7 +62,7 @@ export async function publishAction(zip: string, opts: PublishOptions, io: Io = 
     zipPath: resolve(zip),
     regions: opts.regions,
     versions: config.versions,
-    layersFile: resolve(root, opts.layersFile ?? 'layers.json'),
+    layersFile: opts.layersFile === undefined ? join(root, 'layers.json') : resolve(opts.layersFile),
     layerName: opts.layerName,
     dryRun: opts.dryRun === true,
     allowNonAl2023: opts.allowNonAl2023 === true,
@@ -90,15 +94,15 @@ export interface ArnOptions {
 }
 
 export async function arnAction(opts: ArnOptions, io: Io = processIo): Promise<void> {
-  const root = resolve(opts.root ?? process.cwd())
-  const layersPath = resolve(root, opts.layersFile ?? 'layers.json')
+  const root = resolve(opts.root ?? PROJECT_ROOT)
+  const layersPath = opts.layersFile === undefined ? join(root, 'layers.json') : resolve(opts.layersFile)
   if (opts.table === true || opts.write !== undefined) {
     const table = renderArnTable(await readLayersFile(layersPath))
     if (opts.write === undefined) {
       io.out(table)
       return
     }
-    const target = resolve(root, opts.write)
+    const target = resolve(opts.write)
     let current: string
     try {
       current = await readFile(target, 'utf8')
@@ -126,9 +130,4 @@ export async function arnAction(opts: ArnOptions, io: Io = processIo): Promise<v
   }
   const entry = findRegionEntry(await readLayersFile(layersPath), { layerName: name, region: opts.region, exactPhp: php.exact })
   io.out(opts.json === true ? JSON.stringify({ layerName: name, region: opts.region, ...entry }, null, 2) + '\n' : `${entry.arn}\n`)
-}
-
-/** For `--help`: where things are read from. */
-export function defaultLayersFile(root = process.cwd()): string {
-  return join(root, 'layers.json')
 }

@@ -35,7 +35,7 @@ export function registerPublishCommands(program: Command, io?: Io): void {
     .command('publish')
     .description('publish a smoke-tested layer zip to Lambda in many regions, idempotently')
     .argument('<zip>', 'layer zip written by npm run build (its .manifest.json must sit beside it)')
-    .requiredOption('--regions <list>', '"all" (every region in versions.yaml) or a comma-separated list')
+    .requiredOption('--regions <list>', '"all" (every region in versions.yaml), "standard" (all but opt-in regions) or a comma-separated list')
     .option('--layer-name <name>', 'publish under this name instead of the naming function\'s (e.g. a staging layer)')
     .option('--dry-run', 'check everything and show what each region would do; publish nothing')
     .option('--json', 'print the report as JSON')
@@ -43,7 +43,7 @@ export function registerPublishCommands(program: Command, io?: Io): void {
     .option('--concurrency <n>', 'regions in flight at once (default 32)')
     .option('--upload-concurrency <n>', 'uploads in flight at once (default: as many as fit 256 MiB of zip, at most 32)')
     .option('--s3-bucket <name>', 'bucket for zips over the 50 MiB direct-upload limit; {region} is replaced (env PHP_LAYERS_S3_BUCKET)')
-    .option('--layers-file <path>', 'the ARN manifest to update', 'layers.json')
+    .option('--layers-file <path>', 'the ARN manifest to update (default: layers.json at the project root)')
     .addHelpText('after', PUBLISH_HELP)
     .action(async (zip: string, _opts: unknown, cmd: Command) => {
       const { publishAction } = await import('./actions.ts')
@@ -60,7 +60,7 @@ export function registerPublishCommands(program: Command, io?: Io): void {
     .option('--table', 'print the markdown ARN table of every published layer')
     .option('--write <file>', 'with --table: replace the table section of this markdown file (e.g. README.md)')
     .option('--json', 'print the whole layers.json entry as JSON')
-    .option('--layers-file <path>', 'the ARN manifest to read', 'layers.json')
+    .option('--layers-file <path>', 'the ARN manifest to read (default: layers.json at the project root)')
     .addHelpText('after', ARN_HELP)
     .action(async (_opts: unknown, cmd: Command) => {
       const { arnAction } = await import('./actions.ts')

@@ -33,9 +33,11 @@ export function checkBucketTemplate(template: string | undefined, regions: reado
   return template
 }
 
-function isNotFound(e: unknown): boolean {
+/** HEAD of a missing key is 404, or 403 without s3:ListBucket; either way the object has to be put. */
+function isAbsent(e: unknown): boolean {
   const err = e as { name?: string; $metadata?: { httpStatusCode?: number } }
-  return err.name === 'NotFound' || err.name === 'NoSuchKey' || err.$metadata?.httpStatusCode === 404
+  const status = err.$metadata?.httpStatusCode
+  return err.name === 'NotFound' || err.name === 'NoSuchKey' || status === 404 || status === 403
 }
 
 /** Ensures s3://bucket/key holds these bytes; returns the bytes sent (0 when the object was already there). */
@@ -45,7 +47,7 @@ export async function ensureS3Object(s3: S3Client, bucket: string, key: string, 
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))
     if (head.ContentLength === bytes.length && head.Metadata?.sha256 === sha256) return 0
   } catch (e) {
-    if (!isNotFound(e)) throw e
+    if (!isAbsent(e)) throw e
   }
   await s3.send(
     new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentType: 'application/zip', Metadata: { sha256 } }),

@@ -14,7 +14,7 @@ import {
   type PublishLayerVersionCommandInput,
 } from '@aws-sdk/client-lambda'
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
-import { credentialScope, LambdaEmulator } from '../support/lambda-emulator.ts'
+import { credentialScope, LambdaEmulator, spawnEmulator } from '../support/lambda-emulator.ts'
 import { FAKE_CREDENTIALS, makeLayerZip, tempDir } from './fixtures.ts'
 
 const dir = await tempDir()
@@ -266,4 +266,20 @@ t.test('S3: put/head in the bucket region; Lambda reads layer content from its o
   })
   await t.rejects(lambda('eu-west-1').send(new PublishLayerVersionCommand(input({ Content: { S3Bucket: 'layers-eu-west-1', S3Key: 'nope' } }))), { message: /NoSuchKey/ })
   t.equal(emu.stats.uploadedZipBytes, zip.length, 'S3 puts count as uploads; publishing from S3 does not')
+})
+
+t.test('the emulator in its own process, driven over its control routes', async (t) => {
+  const remote = await spawnEmulator({ latencyMs: 1 })
+  t.teardown(() => remote.close())
+  const c = new LambdaClient({ region: 'eu-west-1', endpoint: remote.endpoint, credentials: FAKE_CREDENTIALS, maxAttempts: 1 })
+  t.teardown(() => c.destroy())
+  await c.send(new PublishLayerVersionCommand(input()))
+  const stats = await remote.stats()
+  t.equal(stats.versionsCreated, 1)
+  t.equal(stats.uploadedZipBytes, zip.length)
+  await remote.setFaults({ rate: 1, kinds: ['throttle'] })
+  await t.rejects(c.send(new ListLayerVersionsCommand({ LayerName: 'php-83' })), { name: 'TooManyRequestsException' })
+  await remote.setFaults(undefined)
+  await remote.resetStats()
+  t.equal((await remote.stats()).requests, 0)
 })

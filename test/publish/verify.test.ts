@@ -17,8 +17,11 @@ t.test('regions: all, lists, duplicates, unknown names', async (t) => {
   t.equal(resolveRegions('all', regions).length, regions.length)
   t.same(resolveRegions(' eu-west-1, us-east-1 ,eu-west-1', regions).map((r) => r.name), ['eu-west-1', 'us-east-1'])
   t.equal(resolveRegions('ap-east-2', regions)[0]?.optIn, true, 'opt-in flag comes from versions.yaml')
+  const standard = resolveRegions('standard', regions)
+  t.ok(standard.length > 10 && standard.length < regions.length, `standard: ${standard.length} regions`)
+  t.notOk(standard.some((r) => r.optIn), 'standard leaves opt-in regions out')
   t.throws(() => resolveRegions('eu-west-1,eu-wset-1', regions), UsageError)
-  t.throws(() => resolveRegions('eu-west-1,eu-wset-1', regions), /unknown region "eu-wset-1"; accepted: all, or any of us-east-1/)
+  t.throws(() => resolveRegions('eu-west-1,eu-wset-1', regions), /unknown region "eu-wset-1"; accepted: all, standard, or any of us-east-1/)
   t.throws(() => resolveRegions(' , ', regions), /--regions is empty/)
 })
 
