@@ -1,7 +1,7 @@
 // SDK clients per region. Everything not given explicitly comes from the SDK's standard configuration: the
 // credential chain (env, shared config/SSO, web identity, container/instance roles), AWS_ENDPOINT_URL_LAMBDA /
-// AWS_ENDPOINT_URL_S3, AWS_MAX_ATTEMPTS and so on — which is how tests and `docs/publishing.md` point it at a local
-// endpoint. The region always comes from the job, since one run spans many.
+// AWS_ENDPOINT_URL_S3 and so on — which is how tests and `docs/publishing.md` point it at a local endpoint. The region
+// always comes from the job, since one run spans many; the retry mode and attempts come from the publisher's policy.
 import { LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda'
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3'
 

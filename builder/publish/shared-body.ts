@@ -18,13 +18,12 @@ interface Built {
 export class SharedZipBody {
   readonly placeholder = new Uint8Array(PLACEHOLDER)
   private readonly marker = `"${PLACEHOLDER.toString('base64')}"`
-  private readonly zipBase64: string
+  /** Encoded on first use: a run that reuses every region, or goes through S3, never needs it. */
+  private zipBase64: string | undefined
   /** Keyed by the SDK's serialized body, which is the same for every region. */
   private readonly cache = new Map<string, Built>()
 
-  constructor(zip: Buffer) {
-    this.zipBase64 = zip.toString('base64')
-  }
+  constructor(private readonly zip: Buffer) {}
 
   /** The real body for an SDK-serialized body holding the placeholder. */
   build(serialized: string): Built {
@@ -35,7 +34,7 @@ export class SharedZipBody {
       // Concatenating Buffers avoids one more 55 MB string for the whole body.
       const bytes = Buffer.concat([
         Buffer.from(serialized.slice(0, at + 1), 'utf8'),
-        Buffer.from(this.zipBase64, 'latin1'),
+        Buffer.from((this.zipBase64 ??= this.zip.toString('base64')), 'latin1'),
         Buffer.from(serialized.slice(at + this.marker.length - 1), 'utf8'),
       ])
       built = { bytes, sha256: createHash('sha256').update(bytes).digest('hex') }
