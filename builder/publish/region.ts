@@ -193,17 +193,20 @@ export async function publishRegion(job: RegionJob): Promise<RegionOutcome> {
   const account = { bytes: 0 }
   let attempts = 0
   let triedPublish = false
+  // The newest version as the first attempt saw it: later attempts may see one this run created.
+  let before: number | undefined
   try {
     return await retryRegion<RegionOutcome>(
       async (attempt) => {
         attempts = attempt
         const newest = await newestVersion(lambda, layerName)
+        if (!triedPublish) before = newest
         let current: LayerVersionInfo | undefined
         if (newest !== undefined) {
           const got = info(await lambda.send(new GetLayerVersionCommand({ LayerName: layerName, VersionNumber: newest })), job.region)
           if (got.codeSha256 === job.zip.codeSha256) current = got
         }
-        const common = { region: job.region, previousVersion: newest, uploadedBytes: account.bytes, attempts }
+        const common = { region: job.region, previousVersion: before, uploadedBytes: account.bytes, attempts }
         if (current === undefined && job.dryRun) return { ...common, status: 'would-publish', permissionAdded: false }
         // A version found after our own lost-response attempt was published by this run, not an earlier one.
         const status: RegionStatus = current === undefined || triedPublish ? 'published' : 'reused'

@@ -113,6 +113,7 @@ t.test('lost PublishLayerVersion responses never produce a second version', asyn
     t.ok(publicIn(region, 'php-83', 1), `${region}: public`)
   }
   t.same(new Set(report.regions.map((r) => r.status)), new Set(['published']), 'found after a lost response still counts as published by this run')
+  t.same(new Set(report.regions.map((r) => r.previousVersion)), new Set([undefined]), 'the version before the run, not the one a lost response made')
 })
 
 t.test('a region that keeps failing does not stop the others; the report names it', async (t) => {
