@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Runner } from '../run.ts'
-import { RuntimeApiEmulator, type Sandbox } from './runtime-api-emulator.ts'
+import { RuntimeApiEmulator, type InvocationResult, type Sandbox } from './runtime-api-emulator.ts'
 import { sandboxArgv, type SandboxSpec } from './sandbox.ts'
 
 export const EVENTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'events')
@@ -86,13 +86,20 @@ export function eventChecks(ctx: { run: Runner; sandbox: SandboxSpec; work: stri
     box = api.spawnSandbox({ command: argv[0]!, args: argv.slice(1) })
     return api
   }
+  // A bootstrap that dies before taking the event (say, php cannot load a library) must fail the check, not hang it.
+  const invoke = async (emu: RuntimeApiEmulator, event: Json): Promise<InvocationResult> => {
+    const died = box!.exited.then(({ code, signal }) => {
+      throw new Error(`the bootstrap exited (${signal ?? `code ${code}`}) before answering: ${box!.logs.trim().split('\n').slice(-2).join(' | ')}`)
+    })
+    return Promise.race([emu.invoke(event, { timeoutMs: 10_000 }), died])
+  }
   const load = (name: string) => JSON.parse(readFileSync(join(EVENTS_DIR, `${name}.json`), 'utf8')) as Json
   const checks = Object.entries(EVENT_FIXTURES).map(([name, shape]) => ({
     name: `runtime answers ${name} as ${shape === 'alb-multi' ? 'ALB (multi-value)' : shape === 'rest' ? 'API Gateway REST' : shape === 'http' ? 'HTTP API / Function URL' : 'ALB'}`,
     fn: async () => {
       const emu = await start()
       const event = load(name)
-      const r = await emu.invoke(event, { timeoutMs: 10_000 })
+      const r = await invoke(emu, event)
       if (r.kind !== 'response') throw new Error(`expected a response, got ${r.kind}: ${JSON.stringify(r).slice(0, 300)}`)
       checkShape(shape, event, r.json as Json)
     },
@@ -101,9 +108,9 @@ export function eventChecks(ctx: { run: Runner; sandbox: SandboxSpec; work: stri
     name: 'runtime reports a non-HTTP event (SQS) as an error and keeps serving',
     fn: async () => {
       const emu = await start()
-      const r = await emu.invoke(load('sqs'), { timeoutMs: 10_000 })
+      const r = await invoke(emu, load('sqs'))
       if (r.kind !== 'error') throw new Error(`expected an error result, got ${r.kind}`)
-      const next = await emu.invoke(load('function-url'), { timeoutMs: 10_000 })
+      const next = await invoke(emu, load('function-url'))
       if (next.kind !== 'response') throw new Error(`next invocation not served: ${next.kind}`)
     },
   })

@@ -42,6 +42,17 @@ export function smokeIsCurrent(manifest: ZipManifest, root: string): boolean {
   return !!manifest.smoke?.passed && manifest.smoke.zipSha256 === manifest.zip.sha256 && manifest.smoke.suite === smokeSuiteId(root)
 }
 
+/** No single check may hang the smoke test: each gets this long. */
+const CHECK_TIMEOUT_MS = 60_000
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no result after ${ms / 1000}s (${what})`)), ms)
+  })
+  return Promise.race([p, limit]).finally(() => clearTimeout(timer))
+}
+
 interface Check {
   name: string
   fn: () => Promise<string | void>
@@ -201,7 +212,7 @@ export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
     for (const c of checks) {
       const t0 = performance.now()
       try {
-        const detail = await c.fn()
+        const detail = await withTimeout(c.fn(), CHECK_TIMEOUT_MS, c.name)
         const ms = Math.round(performance.now() - t0)
         results.push({ name: c.name, passed: true, ms, ...(detail ? { detail } : {}) })
         log.info(`✓ ${c.name} (${seconds(ms)})${detail ? ` — ${detail}` : ''}`)
