@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path'
 import { loadConfig, type LoadOptions } from './config/load.ts'
 import type { Executor } from './executors/types.ts'
 import { hostExecutor } from './executors/host.ts'
-import { assembleLayer, LIMITS } from './assemble/layer.ts'
+import { assembleLayer } from './assemble/layer.ts'
+import { LIMITS } from './lambda-limits.ts'
 import { seconds, type Logger } from './log.ts'
 import type { ZipManifest } from './manifest.ts'
 import { plan as makePlan, type BuildPlan, type BuildRequest, type ExecutorName } from './plan/plan.ts'
@@ -80,7 +81,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   log.done(`assemble ${plan.artifact}.zip: ${m.libraries.length} bundled libraries, max GLIBC_${m.maxGlibc}`, performance.now() - a0)
   const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`
   log.info(`  zip ${assembled.zipPath}: ${mb(m.zip.bytes)} zipped, ${mb(m.unzippedBytes)} unzipped; sha256 ${m.zip.sha256}`)
-  if (m.zip.bytes > LIMITS.directUploadBytes) log.info(`  note: over ${mb(LIMITS.directUploadBytes)}, so publishing must go through S3`)
+  if (m.zip.bytes > LIMITS.directZip) log.info(`  note: over ${mb(LIMITS.directZip)}, so publishing must go through S3`)
   if (!opts.skipSmoke) {
     const s0 = performance.now()
     const { smoke, smokeIsCurrent } = await import('./smoke/smoke.ts')

@@ -4,6 +4,7 @@ import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, re
 import { createHash } from 'node:crypto'
 import { basename, join } from 'node:path'
 import { AssembleError } from '../errors.ts'
+import { LIMITS } from '../lambda-limits.ts'
 import type { Logger } from '../log.ts'
 import { LAYER_MANIFEST_PATH, sidecarPath, type LayerManifest, type ManifestSource, type ZipManifest } from '../manifest.ts'
 import type { BuildPlan } from '../plan/plan.ts'
@@ -14,8 +15,6 @@ import { resolveClosure } from './closure.ts'
 import { isElf, readElf, type ElfInfo } from './elf.ts'
 import { collectTree, writeZip, type ZipEntry } from './zip.ts'
 
-/** Lambda's documented limits. */
-export const LIMITS = { unzippedBytes: 250 * 1024 * 1024, directUploadBytes: 50 * 1024 * 1024 }
 
 export interface AssembleInput {
   plan: BuildPlan
@@ -87,8 +86,8 @@ export async function assembleLayer(input: AssembleInput): Promise<AssembleResul
     const manifestEntry = fixManifestSize(manifest, entries)
     entries.push(manifestEntry)
 
-    if (manifest.unzippedBytes > LIMITS.unzippedBytes) {
-      throw new AssembleError(`layer unzips to ${manifest.unzippedBytes} bytes, over Lambda's ${LIMITS.unzippedBytes}`, 'Drop extensions with --ext or move large libraries out.')
+    if (manifest.unzippedBytes > LIMITS.unzipped) {
+      throw new AssembleError(`layer unzips to ${manifest.unzippedBytes} bytes, over Lambda's ${LIMITS.unzipped}`, 'Drop extensions with --ext or move large libraries out.')
     }
 
     mkdirSync(input.outDir, { recursive: true })

@@ -1,30 +1,9 @@
-// Lambda's documented limits for the layer API, in one place: the publisher checks them before it calls anything
-// (so bad input fails once, locally, instead of 30 times remotely) and the test emulator enforces the same numbers.
+// The publisher's checks against Lambda's layer API limits (builder/lambda-limits.ts), made before it calls anything,
+// so bad input fails once, locally, instead of 30 times remotely.
 import { PublishError } from '../errors.ts'
+import { LIMITS } from '../lambda-limits.ts'
 
-export const LIMITS = {
-  /** PublishLayerVersion Description, characters. */
-  description: 256,
-  /** PublishLayerVersion LicenseInfo, characters. */
-  licenseInfo: 512,
-  compatibleRuntimes: 15,
-  compatibleArchitectures: 2,
-  /** Layer names: 1–140 characters of [a-zA-Z0-9-_] (the ARN form is longer but we never pass ARNs). */
-  layerName: 140,
-  /**
-   * Direct uploads carry the zip base64-encoded inside a JSON body; Lambda rejects bodies over this many bytes with
-   * 413 RequestEntityTooLargeException. It is 50 MiB of zip once base64 has grown it by 4/3.
-   */
-  requestBody: 69_905_067,
-  /** The 50 MiB "zipped, uploaded directly" quota, for messages. */
-  directZip: 50 * 1024 * 1024,
-  /** Unzipped size of one layer (and of a function with all its layers). */
-  unzipped: 262_144_000,
-  /** StatementId: 1–100 characters of [a-zA-Z0-9-_]. */
-  statementId: 100,
-  /** ListLayerVersions MaxItems. */
-  listMaxItems: 50,
-} as const
+export { LIMITS } from '../lambda-limits.ts'
 
 export const LAYER_NAME_PATTERN = /^[a-zA-Z0-9-_]+$/
 

@@ -6,7 +6,8 @@ import { arch as hostArch, release, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../config/load.ts'
 import { compareVersions, isElf, maxGlibc, readElf } from '../assemble/elf.ts'
-import { LIMITS, readSidecar, writeJsonAtomic } from '../assemble/layer.ts'
+import { readSidecar, writeJsonAtomic } from '../assemble/layer.ts'
+import { LIMITS } from '../lambda-limits.ts'
 import { SmokeError } from '../errors.ts'
 import { seconds, type Logger } from '../log.ts'
 import { sidecarPath, type SmokeCheck, type SmokeRecord, type ZipManifest } from '../manifest.ts'
@@ -123,8 +124,8 @@ export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
         name: 'size within Lambda limits',
         fn: async () => {
           const unzipped = entries.reduce((n, e) => n + e.size, 0)
-          if (unzipped > LIMITS.unzippedBytes) throw new Error(`unzips to ${unzipped} bytes, over the ${LIMITS.unzippedBytes}-byte limit for all layers of a function`)
-          const note = manifest.zip.bytes > LIMITS.directUploadBytes ? '; over 50 MB: publish through S3' : ''
+          if (unzipped > LIMITS.unzipped) throw new Error(`unzips to ${unzipped} bytes, over the ${LIMITS.unzipped}-byte limit for all layers of a function`)
+          const note = manifest.zip.bytes > LIMITS.directZip ? '; over 50 MB: publish through S3' : ''
           return `${(manifest.zip.bytes / 1048576).toFixed(1)} MB zipped, ${(unzipped / 1048576).toFixed(1)} MB unzipped${note}`
         },
       },
