@@ -1,15 +1,18 @@
 // `npm run build`: config → plan → sources → executor → assemble (→ smoke). Each hop is its own module; this
 // file only wires them and reports.
+import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { loadConfig, type LoadOptions } from './config/load.ts'
 import type { Executor } from './executors/types.ts'
 import { hostExecutor } from './executors/host.ts'
-import { assembleLayer } from './assemble/layer.ts'
+import { assembleLayer, readSidecar } from './assemble/layer.ts'
 import { LIMITS } from './lambda-limits.ts'
 import { seconds, type Logger } from './log.ts'
-import type { ZipManifest } from './manifest.ts'
+import { sidecarPath, type ZipManifest } from './manifest.ts'
 import { plan as makePlan, type BuildPlan, type BuildRequest, type ExecutorName } from './plan/plan.ts'
 import { createRunner } from './run.ts'
+import { hashFiles, sha256File } from './sources/digest.ts'
 import { fetchSource } from './sources/fetch.ts'
 import { debianMirror, localMirror, upstreamMirror } from './sources/mirrors.ts'
 
@@ -64,7 +67,15 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   const compiled = await executors[plan.executor]().compile({ plan, sources, cacheDir, logDir, run, log })
 
   const a0 = performance.now()
-  const assembled = await assembleLayer({
+  const assemblyKey = createHash('sha256')
+    .update(JSON.stringify({ compile: plan.compileKey, toolchain: compiled.toolchain, plan: { ...plan, compileScript: undefined }, sources: sources.map((s) => s.manifest) }))
+    .update(hashFiles(opts.root, ['runtime', 'builder/assemble']))
+    .digest('hex')
+    .slice(0, 32)
+  const zipPath = join(opts.outDir, `${plan.artifact}.zip`)
+  const previous = readSidecar(sidecarPath(zipPath))
+  const reuse = previous?.assemblyKey === assemblyKey && existsSync(zipPath) && (await sha256File(zipPath)) === previous.zip.sha256
+  const assembled = reuse ? { zipPath, manifestPath: sidecarPath(zipPath), manifest: previous } : await assembleLayer({
     plan,
     stagingRoot: compiled.stagingRoot,
     runtimeDir: join(opts.root, 'runtime'),
@@ -74,11 +85,12 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
     sources: sources.map((s) => s.manifest),
     outDir: opts.outDir,
     workDir: join(cacheDir, 'tmp'),
+    assemblyKey,
     run,
     log,
   })
   const m = assembled.manifest
-  log.done(`assemble ${plan.artifact}.zip: ${m.libraries.length} bundled libraries, max GLIBC_${m.maxGlibc}`, performance.now() - a0)
+  log.done(`assemble ${plan.artifact}.zip: ${reuse ? 'unchanged inputs, zip reused; ' : ''}${m.libraries.length} bundled libraries, max GLIBC_${m.maxGlibc}`, performance.now() - a0)
   const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`
   log.info(`  zip ${assembled.zipPath}: ${mb(m.zip.bytes)} zipped, ${mb(m.unzippedBytes)} unzipped; sha256 ${m.zip.sha256}`)
   if (m.zip.bytes > LIMITS.directZip) log.info(`  note: over ${mb(LIMITS.directZip)}, so publishing must go through S3`)

@@ -74,6 +74,8 @@ export interface LayerManifest {
 
 /** The sidecar beside the zip. */
 export interface ZipManifest extends LayerManifest {
+  /** Hash of every input of assembly (compiled tree, toolchain, plan, runtime, assembler code): equal → same zip. */
+  assemblyKey?: string
   zip: {
     file: string
     bytes: number

@@ -26,6 +26,8 @@ export interface AssembleInput {
   sources: ManifestSource[]
   outDir: string
   workDir: string
+  /** Recorded in the sidecar so an unchanged rebuild can reuse the zip. */
+  assemblyKey?: string
   run: Runner
   log: Logger
 }
@@ -96,7 +98,7 @@ export async function assembleLayer(input: AssembleInput): Promise<AssembleResul
     const sha = await sha256File(zipPath)
     const zipBytes = statSync(zipPath).size
     const manifestPath = sidecarPath(zipPath)
-    const sidecar: ZipManifest = { ...manifest, sources: input.sources, zip: { file: basename(zipPath), bytes: zipBytes, sha256: sha, codeSha256: codeSha256(sha) } }
+    const sidecar: ZipManifest = { ...manifest, sources: input.sources, ...(input.assemblyKey ? { assemblyKey: input.assemblyKey } : {}), zip: { file: basename(zipPath), bytes: zipBytes, sha256: sha, codeSha256: codeSha256(sha) } }
     // A smoke record stays valid only for the exact bytes it tested.
     const previous = readSidecar(manifestPath)
     if (previous?.smoke && previous.smoke.zipSha256 === sha) sidecar.smoke = previous.smoke

@@ -1,7 +1,6 @@
 // `npm run smoke -- <zip>`: runs a layer the way Lambda runs it and records the outcome in the zip's sidecar
 // manifest. Publishing refuses a zip without a passing record for its exact sha256.
-import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { arch as hostArch, release, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../config/load.ts'
@@ -13,7 +12,7 @@ import { seconds, type Logger } from '../log.ts'
 import { sidecarPath, type SmokeCheck, type SmokeRecord, type ZipManifest } from '../manifest.ts'
 import { planExtensions } from '../plan/extensions.ts'
 import { createRunner, type Runner } from '../run.ts'
-import { sha256File } from '../sources/digest.ts'
+import { hashFiles, sha256File } from '../sources/digest.ts'
 import { hostLibDirs, prepareBaseLibs, sandboxArgv, type SandboxSpec } from './sandbox.ts'
 import { startTlsServer } from './tls.ts'
 import { readZip, unpackZip } from './unpack.ts'
@@ -30,12 +29,7 @@ export interface SmokeOptions {
 
 /** Hash of everything that decides what the smoke test checks: this folder (code, event fixtures) and the recipes' probes. */
 export function smokeSuiteId(root: string): string {
-  const h = createHash('sha256')
-  const dir = join(root, 'builder', 'smoke')
-  const walk = (d: string): string[] =>
-    readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]))
-  for (const f of [...walk(dir), join(root, 'recipes', 'php.yaml')].sort()) h.update(f.slice(root.length)).update(readFileSync(f))
-  return h.digest('hex').slice(0, 16)
+  return hashFiles(root, ['builder/smoke', 'recipes/php.yaml']).slice(0, 16)
 }
 
 /** A passing record from the same suite for these exact bytes makes running again pointless. */
