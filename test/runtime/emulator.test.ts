@@ -1,7 +1,7 @@
 // The Runtime API emulator against the documented contract, driven by a hand-written client,
 // so that runtime tests built on it test the runtime and not the emulator.
 import t, { type Test } from 'tap'
-import { MAX_RESPONSE_BYTES, RuntimeApiEmulator } from '../../builder/smoke/runtime-api-emulator.ts'
+import { MAX_RESPONSE_BYTES, RuntimeApiEmulator, makeTraceId } from '../../builder/smoke/runtime-api-emulator.ts'
 
 const PREFIX = '/2018-06-01/runtime'
 
@@ -48,6 +48,15 @@ t.test('delivers an event with the documented headers and takes a response', asy
   if (outcome.kind === 'response') t.same(outcome.json, { statusCode: 200 })
   t.equal(outcome.requestId, event.id)
   t.same(api.violations, [])
+})
+
+t.test('trace ids stay well-formed and distinct across batches of random bytes', async (t) => {
+  // More ids than one batch of entropy holds, so the refill is exercised too.
+  const ids = Array.from({ length: 1000 }, () => makeTraceId())
+  for (const id of ids) {
+    if (!/^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0$/.test(id)) t.fail(`malformed trace id ${id}`)
+  }
+  t.equal(new Set(ids.map((id) => id.slice('Root=1-xxxxxxxx-'.length))).size, ids.length)
 })
 
 t.test('takes an error with its type header and body', async (t) => {
