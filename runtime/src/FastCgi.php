@@ -46,13 +46,23 @@ final class FastCgi
         return $out . self::record($type, $requestId, '');
     }
 
-    /** @param array<string, string> $pairs */
+    /**
+     * Lengths under 128 take one byte, longer ones four with the high bit set. This runs for
+     * each of the ~30 params of every request, so the encoding is inline: a helper call per
+     * length was a third of the function's time.
+     *
+     * @param array<string, string> $pairs
+     */
     public static function encodePairs(array $pairs): string
     {
         $out = '';
         foreach ($pairs as $name => $value) {
             $name = (string) $name;
-            $out .= self::length(\strlen($name)) . self::length(\strlen($value)) . $name . $value;
+            $nameLength = \strlen($name);
+            $valueLength = \strlen($value);
+            $out .= ($nameLength < 128 ? \chr($nameLength) : pack('N', $nameLength | 0x80000000))
+                . ($valueLength < 128 ? \chr($valueLength) : pack('N', $valueLength | 0x80000000))
+                . $name . $value;
         }
         return $out;
     }
@@ -75,11 +85,6 @@ final class FastCgi
     public static function beginRequest(int $requestId, bool $keepConnection): string
     {
         return self::record(self::BEGIN_REQUEST, $requestId, pack('nCx5', self::RESPONDER, $keepConnection ? self::KEEP_CONN : 0));
-    }
-
-    private static function length(int $length): string
-    {
-        return $length < 128 ? \chr($length) : pack('N', $length | 0x80000000);
     }
 
     private static function readLength(string $data, int &$offset): int

@@ -81,6 +81,11 @@ t.test('FastCGI framing: name-value pairs and records split anywhere', async (t)
     [true, 4],
   )
   t.same(
+    runPhp(`return bin2hex(substr(FastCgi::encodePairs(['A' => str_repeat('v', 127), 'B' => str_repeat('v', 128)]), 0, 5)) . ' ' . bin2hex(substr(FastCgi::encodePairs(['B' => str_repeat('v', 128)]), 0, 6));`),
+    '017f417676 018000008042',
+    'lengths up to 127 take one byte, longer ones four with the high bit set (FastCGI 1.0, 3.4)',
+  )
+  t.same(
     runPhp(`
       $stdout = str_repeat('x', 70000);
       $wire = FastCgi::stream(FastCgi::STDOUT, 1, "Status: 200\\r\\n\\r\\n" . $stdout)
