@@ -24,8 +24,8 @@ export interface BuildOptions {
   outDir: string
   cacheDir?: string
   log: Logger
-  /** Skip the smoke test (publishing will refuse the zip until `npm run smoke` passes). */
-  skipSmoke?: boolean
+  /** Run the smoke test after assembling (default). Without it, publishing refuses the zip until `npm run smoke` passes. */
+  smoke?: boolean
 }
 
 export interface BuildOutcome {
@@ -94,7 +94,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`
   log.info(`  zip ${assembled.zipPath}: ${mb(m.zip.bytes)} zipped, ${mb(m.unzippedBytes)} unzipped; sha256 ${m.zip.sha256}`)
   if (m.zip.bytes > LIMITS.directZip) log.info(`  note: over ${mb(LIMITS.directZip)}, so publishing must go through S3`)
-  if (!opts.skipSmoke) {
+  if (opts.smoke !== false) {
     const s0 = performance.now()
     const { smoke, smokeIsCurrent } = await import('./smoke/smoke.ts')
     if (smokeIsCurrent(assembled.manifest, opts.root)) {

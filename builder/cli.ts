@@ -30,10 +30,10 @@ program
   .option('--json', 'print one JSON object (the plan with --dry-run, else the result) on stdout')
   .option('--dry-run', 'print the plan; touch neither disk nor network')
   .option('--verbose', 'log every external command')
-  .option('--skip-smoke', 'do not run the smoke test after assembling (publish refuses such a zip)')
+  .option('--no-smoke', 'do not run the smoke test after assembling (publish refuses such a zip)')
   .option('--versions <file>', 'use another versions.yaml (e.g. to try a change)')
   .option('--recipes <dir>', 'use another recipes directory')
-  .action(async (o: { php: string; arch: string; ext?: string[]; executor: 'host'; out: string; json?: boolean; dryRun?: boolean; verbose?: boolean; versions?: string; recipes?: string; skipSmoke?: boolean }) => {
+  .action(async (o: { php: string; arch: string; ext?: string[]; executor: 'host'; out: string; json?: boolean; dryRun?: boolean; verbose?: boolean; versions?: string; recipes?: string; smoke: boolean }) => {
     const request = { php: o.php, arch: o.arch, executor: o.executor, ...(o.ext ? { extensions: o.ext } : {}) }
     const config = { ...(o.versions ? { versionsFile: resolve(o.versions) } : {}), ...(o.recipes ? { recipesDir: resolve(o.recipes) } : {}) }
     if (o.dryRun) {
@@ -51,7 +51,7 @@ program
     }
     const { build } = await import('./build.ts')
     const log = createLogger({ verbose: !!o.verbose })
-    const out = await build({ root, request, config, outDir: resolve(o.out), log, skipSmoke: !!o.skipSmoke })
+    const out = await build({ root, request, config, outDir: resolve(o.out), log, smoke: o.smoke })
     if (o.json) {
       const m = out.manifest
       process.stdout.write(
