@@ -15,7 +15,7 @@ import { createRunner, type Runner } from '../run.ts'
 import { hashFiles, sha256File } from '../sources/digest.ts'
 import { hostLibDirs, prepareBaseLibs, sandboxArgv, type SandboxSpec } from './sandbox.ts'
 import { startTlsServer } from './tls.ts'
-import { readZip, unpackZip } from './unpack.ts'
+import { unpackZip } from './unpack.ts'
 import { eventChecks, type EventChecks } from './events.ts'
 
 export interface SmokeOptions {
@@ -78,7 +78,6 @@ export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
   try {
     const layerDir = join(work, 'opt')
     const entries = await unpackZip(opts.zipPath, layerDir)
-    const zipEntries = await readZip(opts.zipPath)
     const baseLibDir = prepareBaseLibs(opts.cacheDir, manifest.arch, config.baseLibraries[manifest.arch], hostLibDirs(archInfo.gnuTriplet), config.versions.base.gconvModules)
     const task = makeTask(work, 'task', {})
     const sandbox = (taskDir = task): SandboxSpec => ({
@@ -127,7 +126,7 @@ export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
         name: `ABI: no ELF file needs GLIBC > ${manifest.base.glibc}`,
         fn: async () => {
           let highest = '0'
-          for (const e of zipEntries) {
+          for (const e of entries) {
             if (!isElf(e.data)) continue
             const m = maxGlibc(readElf(e.data))
             if (!m) continue

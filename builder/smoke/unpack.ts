@@ -21,12 +21,14 @@ function readAll(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Buffer> {
   })
 }
 
+export type ZipFileEntry = UnpackedEntry & { data: Buffer }
+
 /** Reads every entry of a zip: path, unix mode, bytes. */
-export function readZip(path: string): Promise<Array<UnpackedEntry & { data: Buffer }>> {
+export function readZip(path: string): Promise<ZipFileEntry[]> {
   return new Promise((resolve, reject) => {
     yauzl.open(path, { lazyEntries: true, strictFileNames: true }, (err, zip) => {
       if (err || !zip) return reject(err ?? new Error(`cannot open ${path}`))
-      const out: Array<UnpackedEntry & { data: Buffer }> = []
+      const out: ZipFileEntry[] = []
       zip.on('entry', (entry: yauzl.Entry) => {
         const mode = (entry.externalFileAttributes >>> 16) & 0xffff
         if (entry.fileName.endsWith('/')) return zip.readEntry()
@@ -42,8 +44,8 @@ export function readZip(path: string): Promise<Array<UnpackedEntry & { data: Buf
   })
 }
 
-export async function unpackZip(zipPath: string, dest: string): Promise<UnpackedEntry[]> {
-  const entries = await readZip(zipPath)
+/** Writes entries read by readZip below `dest`, keeping modes and symlinks. */
+export function writeEntries(entries: ZipFileEntry[], dest: string): void {
   for (const e of entries) {
     const rel = normalize(e.path)
     if (rel.startsWith('..') || rel.startsWith('/')) throw new Error(`zip entry escapes the layer: ${e.path}`)
@@ -55,5 +57,11 @@ export async function unpackZip(zipPath: string, dest: string): Promise<Unpacked
       chmodSync(target, e.mode & 0o7777 || 0o644)
     }
   }
-  return entries.map(({ path, mode, size }) => ({ path, mode, size }))
+}
+
+/** Reads the zip once, writes it below `dest`, and returns its entries (bytes included) for further checks. */
+export async function unpackZip(zipPath: string, dest: string): Promise<ZipFileEntry[]> {
+  const entries = await readZip(zipPath)
+  writeEntries(entries, dest)
+  return entries
 }
