@@ -28,16 +28,18 @@
  *   if (result.kind === 'response') console.log(result.json)
  *   await api.close()
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomFillSync, randomUUID } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import { performance } from 'node:perf_hooks'
+import { createHttp1Server, type Http1Reply, type Http1Request } from './http1-server.ts'
 
 /** Largest synchronous response the Runtime API accepts (6 MB plus 100 bytes, as Lambda counts). */
 export const MAX_RESPONSE_BYTES = 6_291_556
 
 const PREFIX = '/2018-06-01/runtime'
+/** How many answered request ids are remembered, to tell "answered twice" (403) from "unknown" (400). */
+const FINISHED_IDS_KEPT = 10_000
 
 export interface InvokeOptions {
   /** Function timeout in ms; the deadline is delivery time + this. Default 30 000. */
@@ -239,26 +241,25 @@ export class RuntimeApiEmulator {
   private readonly queue: Pending[] = []
   private readonly active = new Map<string, Active>()
   private readonly finished = new Set<string>()
-  private waitingNext: ServerResponse | undefined
+  private waitingNext: Http1Reply | undefined
   private nextWaiters: Array<(at: number) => void> = []
   private initErrorWaiters: Array<(report: InitErrorReport) => void> = []
   private sandbox: Sandbox | undefined
   private closed = false
 
-  private constructor(private readonly server: Server) {}
+  private constructor(private readonly server: ReturnType<typeof createHttp1Server>) {}
 
   /** Starts an emulator on 127.0.0.1 with an ephemeral port. */
   static async start(): Promise<RuntimeApiEmulator> {
     let emulator: RuntimeApiEmulator | undefined
-    const server = createServer({ noDelay: true }, (req, res) => {
-      emulator?.route(req, res).catch((error: unknown) => {
-        if (!res.headersSent) send(res, 500, { errorMessage: String(error), errorType: 'InternalServerError' })
-      })
+    // Connections are kept for the life of the sandbox, as the real Runtime API keeps them.
+    const server = createHttp1Server({ maxBodyBytes: MAX_RESPONSE_BYTES }, (req, res) => {
+      try {
+        emulator?.route(req, res)
+      } catch (error) {
+        send(res, 500, { errorMessage: String(error), errorType: 'InternalServerError' })
+      }
     })
-    // The real Runtime API keeps the runtime's connection for the life of the sandbox.
-    server.keepAliveTimeout = 0
-    server.requestTimeout = 0
-    server.headersTimeout = 0
     emulator = new RuntimeApiEmulator(server)
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -335,11 +336,10 @@ export class RuntimeApiEmulator {
     await new Promise<void>((resolve) => this.server.close(() => resolve()))
   }
 
-  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = req.url ?? ''
+  private route(req: Http1Request, res: Http1Reply): void {
+    const url = req.url
     if (url === `${PREFIX}/invocation/next`) {
       if (req.method !== 'GET') return send(res, 405, { errorMessage: 'use GET', errorType: 'MethodNotAllowed' })
-      req.resume()
       return this.onNext(res)
     }
     if (url === `${PREFIX}/init/error` && req.method === 'POST') {
@@ -350,11 +350,10 @@ export class RuntimeApiEmulator {
       const requestId = decodeURIComponent(match[1] ?? '')
       return match[2] === 'response' ? this.onResponse(requestId, req, res) : this.onError(requestId, req, res)
     }
-    req.resume()
-    send(res, 404, { errorMessage: `no such Runtime API route: ${req.method ?? ''} ${url}`, errorType: 'NotFound' })
+    send(res, 404, { errorMessage: `no such Runtime API route: ${req.method} ${url}`, errorType: 'NotFound' })
   }
 
-  private onNext(res: ServerResponse): void {
+  private onNext(res: Http1Reply): void {
     this.nextCalls++
     const now = performance.now()
     this.firstNextAt ??= now
@@ -373,7 +372,7 @@ export class RuntimeApiEmulator {
       return send(res, 403, { errorMessage: 'the runtime reported an init error and should exit', errorType: 'InvalidStateTransition' })
     }
     this.waitingNext = res
-    res.on('close', () => {
+    res.onClose(() => {
       if (this.waitingNext === res) this.waitingNext = undefined
     })
     this.deliver()
@@ -381,7 +380,7 @@ export class RuntimeApiEmulator {
 
   private deliver(): void {
     const res = this.waitingNext
-    if (!res || res.destroyed || this.active.size > 0) return
+    if (!res || res.done || this.active.size > 0) return
     const pending = this.queue.shift()
     if (!pending) return
     this.waitingNext = undefined
@@ -389,7 +388,10 @@ export class RuntimeApiEmulator {
     const deliveredAt = performance.now()
     const deadlineMs = Date.now() + timeoutMs
     const timer = setTimeout(() => this.onDeadline(pending.requestId), timeoutMs)
-    const invocation: Active = { ...pending, deliveredAt, deadlineMs, timer }
+    const invocation = pending as Active
+    invocation.deliveredAt = deliveredAt
+    invocation.deadlineMs = deadlineMs
+    invocation.timer = timer
     this.active.set(pending.requestId, invocation)
     const headers: Record<string, string | number> = {
       'Content-Type': 'application/json',
@@ -401,8 +403,7 @@ export class RuntimeApiEmulator {
     }
     if (pending.options.clientContext !== undefined) headers['Lambda-Runtime-Client-Context'] = JSON.stringify(pending.options.clientContext)
     if (pending.options.cognitoIdentity !== undefined) headers['Lambda-Runtime-Cognito-Identity'] = JSON.stringify(pending.options.cognitoIdentity)
-    res.writeHead(200, headers)
-    res.end(pending.payload)
+    res.send(200, headers, pending.payload)
   }
 
   private onDeadline(requestId: string): void {
@@ -417,13 +418,13 @@ export class RuntimeApiEmulator {
     }
   }
 
-  private async onResponse(requestId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const { body, size } = await readBody(req, MAX_RESPONSE_BYTES)
+  private onResponse(requestId: string, req: Http1Request, res: Http1Reply): void {
+    const { body, size } = req
     const invocation = this.checkState(requestId, res)
     if (!invocation) return
     if (size > MAX_RESPONSE_BYTES) {
-      send(res, 413, { errorMessage: `Exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`, errorType: 'RequestEntityTooLarge' })
       const error = { errorMessage: `Response payload size (${size} bytes) exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`, errorType: 'Function.ResponseSizeTooLarge' }
+      send(res, 413, { errorMessage: `Exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`, errorType: 'RequestEntityTooLarge' })
       this.finish(invocation, { kind: 'error', phase: 'invoke', errorType: error.errorType, error, payload: Buffer.from(JSON.stringify(error)) })
       return
     }
@@ -432,8 +433,8 @@ export class RuntimeApiEmulator {
     this.finish(invocation, { kind: 'response', payload: body, text, json: parseJson(text) })
   }
 
-  private async onError(requestId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const { body } = await readBody(req, MAX_RESPONSE_BYTES)
+  private onError(requestId: string, req: Http1Request, res: Http1Reply): void {
+    const { body } = req
     const invocation = this.checkState(requestId, res)
     if (!invocation) return
     send(res, 202, { status: 'OK' })
@@ -442,8 +443,8 @@ export class RuntimeApiEmulator {
     this.finish(invocation, { kind: 'error', phase: 'invoke', errorType, error, payload: body })
   }
 
-  private async onInitError(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const { body } = await readBody(req, MAX_RESPONSE_BYTES)
+  private onInitError(req: Http1Request, res: Http1Reply): void {
+    const { body } = req
     if (this.initError) {
       this.violation('/init/error reported twice')
       return send(res, 403, { errorMessage: 'init error already reported', errorType: 'InvalidStateTransition' })
@@ -462,7 +463,7 @@ export class RuntimeApiEmulator {
     }
   }
 
-  private checkState(requestId: string, res: ServerResponse): Active | undefined {
+  private checkState(requestId: string, res: Http1Reply): Active | undefined {
     const invocation = this.active.get(requestId)
     if (invocation) return invocation
     if (this.finished.has(requestId)) {
@@ -479,20 +480,26 @@ export class RuntimeApiEmulator {
     clearTimeout(invocation.timer)
     this.active.delete(invocation.requestId)
     this.finished.add(invocation.requestId)
-    invocation.resolve({
-      ...outcome,
-      requestId: invocation.requestId,
-      deliveredAt: invocation.deliveredAt,
-      completedAt: performance.now(),
-      deadlineMs: invocation.deadlineMs,
-    } as InvocationResult)
+    if (this.finished.size > FINISHED_IDS_KEPT) {
+      for (const oldest of this.finished) {
+        this.finished.delete(oldest)
+        break
+      }
+    }
+    // The outcome object becomes the result (no copy: this runs once per invocation).
+    const result = outcome as InvocationResult
+    result.requestId = invocation.requestId
+    result.deliveredAt = invocation.deliveredAt
+    result.completedAt = performance.now()
+    result.deadlineMs = invocation.deadlineMs
+    invocation.resolve(result)
     this.deliver()
   }
 
   private dropWaitingNext(): void {
     const res = this.waitingNext
     this.waitingNext = undefined
-    if (res && !res.headersSent) res.destroy()
+    if (res && !res.done) res.destroy()
   }
 
   private violation(message: string): void {
@@ -502,33 +509,12 @@ export class RuntimeApiEmulator {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body)
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) })
-  res.end(text)
+function send(res: Http1Reply, status: number, body: unknown): void {
+  res.send(status, { 'Content-Type': 'application/json' }, JSON.stringify(body))
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name]
-  return Array.isArray(value) ? value[0] : value
-}
-
-/** Reads a request body, keeping at most `limit` bytes but counting all of them. */
-function readBody(req: IncomingMessage, limit: number): Promise<{ body: Buffer; size: number }> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let kept = 0
-    let size = 0
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (kept + chunk.length <= limit) {
-        chunks.push(chunk)
-        kept += chunk.length
-      }
-    })
-    req.on('end', () => resolve({ body: Buffer.concat(chunks, kept), size }))
-    req.on('error', reject)
-  })
+function header(req: Http1Request, name: string): string | undefined {
+  return req.headers[name]
 }
 
 function parseJson(text: string): unknown {

@@ -1,6 +1,7 @@
 // The Runtime API emulator against the documented contract, driven by a hand-written client,
 // so that runtime tests built on it test the runtime and not the emulator.
 import t, { type Test } from 'tap'
+import { connect } from 'node:net'
 import { MAX_RESPONSE_BYTES, RuntimeApiEmulator, makeTraceId } from '../../builder/smoke/runtime-api-emulator.ts'
 
 const PREFIX = '/2018-06-01/runtime'
@@ -183,4 +184,69 @@ t.test('reports when the runtime first asks for work', async (t) => {
   const at = await waiting
   t.equal(api.firstNextAt, at)
   t.ok(at > sandbox.startedAt)
+})
+
+// The emulator's HTTP/1.1 layer (builder/smoke/http1-server.ts), byte by byte over a raw socket.
+function rawExchange(api: RuntimeApiEmulator, chunks: Array<string | Buffer>, done: (received: string) => boolean): Promise<string> {
+  const [host, port] = api.address.split(':')
+  return new Promise((resolve, reject) => {
+    let received = ''
+    const socket = connect(Number(port), host ?? '127.0.0.1', async () => {
+      for (const chunk of chunks) {
+        socket.write(chunk)
+        await new Promise((r) => setTimeout(r, 2))
+      }
+    })
+    const timer = setTimeout(() => { socket.destroy(); reject(new Error(`no complete answer; got ${JSON.stringify(received)}`)) }, 5000)
+    socket.on('data', (data) => {
+      received += data.toString('latin1')
+      if (done(received)) { clearTimeout(timer); socket.destroy(); resolve(received) }
+    })
+    socket.on('end', () => { clearTimeout(timer); resolve(received) })
+    socket.on('error', reject)
+  })
+}
+
+const count = (text: string, part: string): number => text.split(part).length - 1
+
+t.test('HTTP: pipelined requests are answered in order, one each', async (t) => {
+  const api = await start(t)
+  const one = `POST ${PREFIX}/invocation/a/response HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}`
+  const two = `POST ${PREFIX}/invocation/b/error HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}`
+  const answer = await rawExchange(api, [one + two], (r) => count(r, 'InvalidRequestID') === 2)
+  t.equal(count(answer, 'HTTP/1.1 400 Bad Request'), 2)
+  t.ok(answer.indexOf('Invalid request ID: a') < answer.indexOf('Invalid request ID: b'), 'in the order sent')
+})
+
+t.test('HTTP: chunked bodies, bodies split across segments, and Expect: 100-continue', async (t) => {
+  const api = await start(t)
+  const result = api.invoke({})
+  const { id } = await next(api)
+  const path = `${PREFIX}/invocation/${id}/response`
+  const head = `POST ${path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n`
+  // Chunks with an extension and a trailer, and the request cut at awkward places.
+  const body = '5;ext=1\r\n{"sta\r\n9\r\ntusCode":\r\n4\r\n201}\r\n0\r\nX-Trailer: 1\r\n\r\n'
+  const answer = await rawExchange(api, [head.slice(0, 7), head.slice(7), ...body.match(/.{1,3}/gs) ?? []], (r) => r.includes('{"status":"OK"}'))
+  t.match(answer, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 202 Accepted\r\n/)
+  const outcome = await result
+  t.equal(outcome.kind, 'response')
+  if (outcome.kind === 'response') t.same(outcome.json, { statusCode: 201 })
+})
+
+t.test('HTTP: unparseable requests get a 4xx and the connection is closed', async (t) => {
+  const api = await start(t)
+  const badLine = await rawExchange(api, ['NOT HTTP AT ALL\r\n\r\n'], () => false)
+  t.match(badLine, /^HTTP\/1\.1 400 Bad Request\r\n[^]*Connection: close\r\n[^]*bad request line/)
+  const badLength = await rawExchange(api, [`POST ${PREFIX}/init/error HTTP/1.1\r\nContent-Length: -1\r\n\r\n`], () => false)
+  t.match(badLength, /^HTTP\/1\.1 400 [^]*bad Content-Length/)
+  const huge = await rawExchange(api, [`GET ${PREFIX}/invocation/next HTTP/1.1\r\nX-Big: ${'a'.repeat(70 * 1024)}\r\n\r\n`], () => false)
+  t.match(huge, /^HTTP\/1\.1 431 /)
+  t.equal(api.initError, undefined, 'nothing reached the Runtime API routes')
+})
+
+t.test('HTTP: Connection: close is honoured after the answer', async (t) => {
+  const api = await start(t)
+  const answer = await rawExchange(api, [`GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n`], () => false)
+  t.match(answer, /^HTTP\/1\.1 404 Not Found\r\n[^]*Connection: close\r\n/)
+  t.match(answer, /no such Runtime API route: GET \/nope/)
 })
