@@ -47,6 +47,8 @@ final class RuntimeApiClient
     private const PREFIX = '/2018-06-01/runtime';
     /** @var resource|null */
     private $socket = null;
+    /** bytes read from the socket and not yet consumed */
+    private string $buffer = '';
 
     public function __construct(private readonly string $hostPort)
     {
@@ -155,29 +157,32 @@ final class RuntimeApiClient
             $written += $n;
         }
 
-        // Wait in select() rather than in fgets(): PHP retries a read interrupted by a signal
+        // Wait in select() rather than in a read: PHP retries a read interrupted by a signal
         // without returning, so SIGTERM handlers would never run while /next is pending.
         do {
             $ready = [$socket];
             $none = null;
-        } while (!@stream_select($ready, $none, $none, null));
-        $statusLine = fgets($socket);
-        if ($statusLine === false || $statusLine === '') {
-            throw new RuntimeApiError('the Runtime API at ' . $this->hostPort . ' closed the connection', -1);
+        } while ($this->buffer === '' && !@stream_select($ready, $none, $none, null));
+
+        // The status line and headers in one go: the answer usually arrives in one segment.
+        while (($end = strpos($this->buffer, "\r\n\r\n")) === false) {
+            if (!$this->fill($socket)) {
+                throw $this->buffer === ''
+                    ? new RuntimeApiError('the Runtime API at ' . $this->hostPort . ' closed the connection', -1)
+                    : new RuntimeApiError('the Runtime API closed the connection in the middle of a response');
+            }
         }
-        if (!preg_match('#^HTTP/1\.[01] (\d{3})#', $statusLine, $m)) {
-            throw new RuntimeApiError('unexpected answer from the Runtime API: ' . trim($statusLine));
+        $lines = explode("\r\n", substr($this->buffer, 0, $end));
+        $this->buffer = (string) substr($this->buffer, $end + 4);
+        if (!preg_match('#^HTTP/1\.[01] (\d{3})#', $lines[0], $m)) {
+            throw new RuntimeApiError('unexpected answer from the Runtime API: ' . trim($lines[0]));
         }
         $status = (int) $m[1];
         $headers = [];
-        while (($line = fgets($socket)) !== false) {
-            $line = rtrim($line, "\r\n");
-            if ($line === '') {
-                break;
-            }
-            $colon = strpos($line, ':');
+        for ($i = 1, $n = \count($lines); $i < $n; $i++) {
+            $colon = strpos($lines[$i], ':');
             if ($colon !== false) {
-                $headers[strtolower(substr($line, 0, $colon))] = trim(substr($line, $colon + 1));
+                $headers[strtolower(substr($lines[$i], 0, $colon))] = trim(substr($lines[$i], $colon + 1));
             }
         }
         if (isset($headers['content-length'])) {
@@ -185,13 +190,30 @@ final class RuntimeApiClient
         } elseif (str_contains(strtolower($headers['transfer-encoding'] ?? ''), 'chunked')) {
             $body = $this->readChunked($socket);
         } else {
-            $body = (string) stream_get_contents($socket);
+            $body = $this->buffer . stream_get_contents($socket);
+            $this->buffer = '';
             $headers['connection'] = 'close';
         }
         if (strtolower($headers['connection'] ?? '') === 'close') {
             $this->disconnect();
         }
         return [$status, $headers, $body];
+    }
+
+    /**
+     * Reads what the socket has (at least one byte, waiting if need be) into the buffer.
+     *
+     * @param resource $socket
+     * @return bool false at end of stream
+     */
+    private function fill($socket): bool
+    {
+        $chunk = @fread($socket, 65536);
+        if ($chunk === false || $chunk === '') {
+            return false;
+        }
+        $this->buffer .= $chunk;
+        return true;
     }
 
     /** @return resource */
@@ -210,35 +232,55 @@ final class RuntimeApiClient
     /** @param resource $socket */
     private function readExactly($socket, int $length): string
     {
-        if ($length === 0) {
-            return '';
+        $have = \strlen($this->buffer);
+        if ($have < $length) {
+            $this->buffer .= (string) stream_get_contents($socket, $length - $have);
+            if (\strlen($this->buffer) !== $length) {
+                throw new RuntimeApiError('the Runtime API closed the connection in the middle of a response');
+            }
         }
-        $body = (string) stream_get_contents($socket, $length);
-        if (\strlen($body) !== $length) {
-            throw new RuntimeApiError('the Runtime API closed the connection in the middle of a response');
+        if (\strlen($this->buffer) === $length) {
+            [$body, $this->buffer] = [$this->buffer, ''];
+            return $body;
         }
+        $body = substr($this->buffer, 0, $length);
+        $this->buffer = substr($this->buffer, $length);
         return $body;
+    }
+
+    /** @param resource $socket */
+    private function readLine($socket): string
+    {
+        while (($eol = strpos($this->buffer, "\r\n")) === false) {
+            if (!$this->fill($socket)) {
+                throw new RuntimeApiError('the Runtime API closed the connection in the middle of a chunked response');
+            }
+        }
+        $line = substr($this->buffer, 0, $eol);
+        $this->buffer = substr($this->buffer, $eol + 2);
+        return $line;
     }
 
     /** @param resource $socket */
     private function readChunked($socket): string
     {
         $body = '';
-        while (($line = fgets($socket)) !== false) {
-            $size = hexdec(trim(explode(';', $line, 2)[0]));
+        while (true) {
+            $size = hexdec(trim(explode(';', $this->readLine($socket), 2)[0]));
             if ($size === 0) {
-                while (($trailer = fgets($socket)) !== false && rtrim($trailer, "\r\n") !== '') {
+                while ($this->readLine($socket) !== '') {
+                    // trailers are not used by the Runtime API
                 }
                 return $body;
             }
             $body .= $this->readExactly($socket, (int) $size);
-            fgets($socket);
+            $this->readLine($socket);
         }
-        throw new RuntimeApiError('the Runtime API closed the connection in the middle of a chunked response');
     }
 
     private function disconnect(): void
     {
+        $this->buffer = '';
         if ($this->socket !== null) {
             @fclose($this->socket);
             $this->socket = null;

@@ -2,7 +2,8 @@
 // FastCGI framing, script resolution, event detection), run by the same `php -n` the bootstrap
 // uses; plus a check that the runtime calls only functions of the extensions every layer has.
 import t from 'tap'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { createServer, type AddressInfo } from 'node:net'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -206,4 +207,72 @@ t.test('the runtime calls only functions of the extensions every layer has', asy
   const outside = [...called].filter((name) => !allowed.has(name)).sort()
   t.same(outside, [], `functions used by runtime/src that are not in ${ALLOWED_EXTENSIONS.join(', ')}`)
   t.ok(called.size > 50, `found ${called.size} distinct functions to check`)
+})
+
+t.test('the Runtime API client reads answers however they are cut up: split heads, chunked bodies, Connection: close', async (t) => {
+  const body = JSON.stringify({ hello: 'wörld', pad: 'x'.repeat(20_000) })
+  const chunked = (text: string): string => {
+    const bytes = Buffer.from(text)
+    let out = ''
+    for (let i = 0; i < bytes.length; i += 7000) {
+      const part = bytes.subarray(i, i + 7000)
+      out += `${part.length.toString(16)};ext=1\r\n${part.toString('latin1')}\r\n`
+    }
+    return `${out}0\r\nX-Trailer: yes\r\n\r\n`
+  }
+  const answers = [
+    // 1: Content-Length, head and body cut into small pieces
+    `HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: id-1\r\nLambda-Runtime-Deadline-Ms: 1234\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${Buffer.from(body).toString('latin1')}`,
+    // 2: the 202 for the response
+    'HTTP/1.1 202 Accepted\r\nContent-Length: 15\r\n\r\n{"status":"OK"}',
+    // 3: chunked, then the server closes the connection
+    `HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: id-2\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunked(body)}`,
+    // 4: on a new connection, a body that ends with the connection (no length at all)
+    `HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: id-3\r\nConnection: close\r\n\r\n${Buffer.from(body).toString('latin1')}`,
+  ]
+  const connections: number[] = []
+  const server = createServer((socket) => {
+    connections.push(connections.length + 1)
+    let seen = ''
+    socket.on('data', async (data) => {
+      seen += data.toString('latin1')
+      while (seen.includes('\r\n\r\n')) {
+        const end = seen.indexOf('\r\n\r\n')
+        const length = Number(/content-length: (\d+)/i.exec(seen.slice(0, end))?.[1] ?? 0)
+        if (seen.length < end + 4 + length) return
+        seen = seen.slice(end + 4 + length)
+        const answer = Buffer.from(answers.shift() ?? 'HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n', 'latin1')
+        for (let i = 0; i < answer.length; i += 997) {
+          socket.write(answer.subarray(i, i + 997))
+          await new Promise((r) => setTimeout(r, 1))
+        }
+        if (answer.includes('Connection: close')) socket.end()
+      }
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  t.teardown(() => server.close())
+  const { port } = server.address() as AddressInfo
+  const code = `
+    require ${JSON.stringify(join(runtimeSrc, 'load.php'))};
+    $api = new PhpLambda\\Runtime\\RuntimeApiClient('127.0.0.1:${port}');
+    $out = [];
+    $first = $api->next();
+    $out[] = [$first->requestId, $first->deadlineMs, $first->payload];
+    $out[] = $api->respond($first->requestId, '{"ok":true}');
+    $second = $api->next();
+    $out[] = [$second->requestId, $second->payload];
+    $third = $api->next();
+    $out[] = [$third->requestId, $third->payload];
+    echo json_encode($out, JSON_UNESCAPED_UNICODE);
+  `
+  const child = spawn(php.php, ['-n', '-d', 'display_errors=stderr', '-r', code], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  const status = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+  t.equal(status, 0, stderr)
+  t.same(JSON.parse(stdout), [['id-1', 1234, body], 202, ['id-2', body], ['id-3', body]])
+  t.equal(connections.length, 2, 'a new connection after the server closed one')
 })
