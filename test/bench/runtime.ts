@@ -18,12 +18,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
-import { connect, type Socket } from 'node:net'
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
+import { randomUUID } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { RuntimeApiEmulator, type Sandbox } from '../../builder/smoke/runtime-api-emulator.ts'
+import { RuntimeApiEmulator, makeTraceId, type Sandbox } from '../../builder/smoke/runtime-api-emulator.ts'
 import { findPhpBinaries, fixtureApp, fixtureEvents, repoRoot, runtimeBootstrap, runtimeEnv } from '../support/php.ts'
 
 function option(args: string[], name: string, fallback: number): number {
@@ -110,6 +111,79 @@ class BareFastCgi {
   }
 }
 
+/**
+ * The least a Runtime API can do: fixed response bytes, a request parser that only looks for the
+ * end of the head and Content-Length, no state checks, no deadlines. Not an emulator — it exists
+ * to show how much of (a) is the Lambda side's two HTTP messages and one extra process hop,
+ * which no runtime can avoid: "(a) minimal" is this runtime with the Lambda side made as cheap as
+ * it can be made.
+ */
+class MinimalRuntimeApi {
+  private waiting: Socket | undefined
+  private onNext: (() => void) | undefined
+  private onAnswer: ((body: Buffer) => void) | undefined
+  private readonly server = createServer({ noDelay: true }, (socket) => {
+    let buffer: Buffer = Buffer.alloc(0)
+    socket.on('data', (data: Buffer) => {
+      buffer = buffer.length ? Buffer.concat([buffer, data]) : data
+      for (;;) {
+        const end = buffer.indexOf('\r\n\r\n')
+        if (end < 0) return
+        const head = buffer.toString('latin1', 0, end)
+        const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0)
+        if (buffer.length < end + 4 + length) return
+        const body = buffer.subarray(end + 4, end + 4 + length)
+        buffer = buffer.subarray(end + 4 + length)
+        if (head.startsWith('GET ')) {
+          this.waiting = socket
+          const resolve = this.onNext
+          this.onNext = undefined
+          resolve?.()
+        } else {
+          socket.write('HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{"status":"OK"}')
+          const resolve = this.onAnswer
+          this.onAnswer = undefined
+          resolve?.(body)
+        }
+      }
+    })
+  })
+
+  static async start(): Promise<MinimalRuntimeApi> {
+    const api = new MinimalRuntimeApi()
+    await new Promise<void>((resolve) => api.server.listen(0, "127.0.0.1", () => resolve()))
+    return api
+  }
+
+  get address(): string {
+    const { port } = this.server.address() as AddressInfo
+    return `127.0.0.1:${port}`
+  }
+
+  /** Resolves once the runtime waits in /next. */
+  ready(): Promise<void> {
+    return this.waiting ? Promise.resolve() : new Promise((resolve) => { this.onNext = resolve })
+  }
+
+  /** Hands `payload` to the waiting runtime and resolves with its answer. */
+  invoke(payload: Buffer): Promise<Buffer> {
+    const socket = this.waiting
+    if (!socket) throw new Error('the runtime is not waiting in /next')
+    this.waiting = undefined
+    const answered = new Promise<Buffer>((resolve) => { this.onAnswer = resolve })
+    socket.write(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n'
+      + `Content-Length: ${payload.length}\r\nLambda-Runtime-Aws-Request-Id: ${randomUUID()}\r\n`
+      + `Lambda-Runtime-Deadline-Ms: ${Date.now() + 30_000}\r\n`
+      + 'Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:emulated-function\r\n'
+      + `Lambda-Runtime-Trace-Id: ${makeTraceId()}\r\n\r\n`), payload]))
+    return answered
+  }
+
+  close(): void {
+    this.server.close()
+  }
+}
+
 function record(type: number, content: Buffer): Buffer {
   const header = Buffer.from([1, type, 0, 1, 0, 0, 0, 0])
   header.writeUInt16BE(content.length, 4)
@@ -134,6 +208,8 @@ export default async function runtimeBench(args: string[]): Promise<void> {
   event.rawPath = '/'
   event.rawQueryString = ''
   delete event.cookies
+  // Serialised once: JSON.stringify in this process is not the runtime's cost.
+  const payload = Buffer.from(JSON.stringify(event))
 
   const cleanups: Array<() => Promise<void> | void> = []
   try {
@@ -172,6 +248,13 @@ export default async function runtimeBench(args: string[]): Promise<void> {
       LAMBDA_REQUEST_CONTEXT: JSON.stringify(event.requestContext),
       _X_AMZN_TRACE_ID: 'Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=0',
     }
+    // (a) again, behind the minimal Runtime API: a process group of its own, like a sandbox.
+    const apiM = await MinimalRuntimeApi.start()
+    const sandboxM = spawn(runtimeBootstrap, [], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'en_US.UTF-8', TZ: ':UTC', ...env, AWS_LAMBDA_RUNTIME_API: apiM.address },
+      stdio: ['ignore', 'ignore', 'inherit'], detached: true,
+    })
+    cleanups.push(() => { if (sandboxM.pid) process.kill(-sandboxM.pid, 'SIGKILL') }, () => apiM.close())
     // The floor: Runtime API round trips alone, answered by a PHP loop using the runtime's client.
     const apiF = await RuntimeApiEmulator.start()
     const floorLoop = `namespace PhpLambda\\Runtime; require ${JSON.stringify(join(repoRoot, 'runtime/src/load.php'))};
@@ -186,7 +269,7 @@ export default async function runtimeBench(args: string[]): Promise<void> {
     const invokeOnce = async (api: RuntimeApiEmulator, label: string): Promise<number> => {
       const nextCalls = api.nextCalls
       const started = performance.now()
-      const result = await api.invoke(event, { timeoutMs: 30_000 })
+      const result = await api.invoke(payload, { timeoutMs: 30_000 })
       const elapsed = performance.now() - started
       if (result.kind !== 'response') throw new Error(`${label}: ${JSON.stringify(result)}`)
       expectOutput(label, (result.json as { body?: unknown }).body)
@@ -194,6 +277,15 @@ export default async function runtimeBench(args: string[]): Promise<void> {
       // call, so this work is not charged to whichever measurement runs next (the check and
       // waitForNext() happen in one turn of the event loop, so the call cannot slip between).
       if (api.nextCalls === nextCalls) await api.waitForNext()
+      return elapsed
+    }
+    const minimalOnce = async (): Promise<number> => {
+      await apiM.ready()
+      const started = performance.now()
+      const answer = await apiM.invoke(payload)
+      const elapsed = performance.now() - started
+      expectOutput('runtime behind the minimal Runtime API', (JSON.parse(answer.toString()) as { body?: unknown }).body)
+      await apiM.ready()
       return elapsed
     }
     const bareOnce = async (): Promise<number> => {
@@ -208,6 +300,7 @@ export default async function runtimeBench(args: string[]): Promise<void> {
     for (let i = 0; i < 50; i++) {
       await invokeOnce(apiA, 'runtime')
       await bareOnce()
+      await minimalOnce()
       await invokeOnce(apiF, 'floor')
     }
     for (let i = 0; i < 3; i++) await invokeOnce(apiB, 'spawn per request')
@@ -218,8 +311,15 @@ export default async function runtimeBench(args: string[]): Promise<void> {
     for (let i = 0; i < n; i++) {
       a.push(await invokeOnce(apiA, 'runtime'))
       c.push(await bareOnce())
-      floor.push(await invokeOnce(apiF, 'floor'))
     }
+    // Each pair alternates with its own (c) run, so each ratio compares like with like.
+    const m: number[] = []
+    const cm: number[] = []
+    for (let i = 0; i < n; i++) {
+      m.push(await minimalOnce())
+      cm.push(await bareOnce())
+    }
+    for (let i = 0; i < n; i++) floor.push(await invokeOnce(apiF, 'floor'))
     const b: number[] = []
     for (let i = 0; i < spawnN; i++) b.push(await invokeOnce(apiB, 'spawn per request'))
 
@@ -247,8 +347,11 @@ export default async function runtimeBench(args: string[]): Promise<void> {
     console.log(line('(b) new php-cgi per request, through the emulator', b))
     console.log(line('(c) bare FastCGI round-trip to php-cgi', c))
     console.log(line('    floor: emulator + Runtime API client, no PHP run', floor))
+    console.log(line('(a) behind a minimal Runtime API (fixed bytes)', m))
+    console.log(line('(c) again, alternating with the line above', cm))
     console.log(`b/a = ${(mb / ma).toFixed(1)}x   (goal: >= 20x)`)
     console.log(`a/c = ${(ma / mc).toFixed(2)}x   (goal: <= 1.5x; the emulator floor alone is ${(mf / mc).toFixed(2)}x c, and a - floor = ${(ma - mf).toFixed(3)} ms)`)
+    console.log(`minimal Runtime API: a/c = ${(median(m) / median(cm)).toFixed(2)}x   (the Lambda side made as cheap as it can be: what is left is the runtime and the extra process hop)`)
     console.log(`init (bootstrap spawn -> first /next): median ${mi.toFixed(1)} ms, min ${Math.min(...inits).toFixed(1)} ms, max ${Math.max(...inits).toFixed(1)} ms over ${starts} starts   (goal: <= 50 ms)`)
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup()
