@@ -243,6 +243,7 @@ export class RuntimeApiEmulator {
   private readonly finished = new Set<string>()
   private waitingNext: Http1Reply | undefined
   private nextWaiters: Array<(at: number) => void> = []
+  private readyWaiters: Array<() => void> = []
   private initErrorWaiters: Array<(report: InitErrorReport) => void> = []
   private sandbox: Sandbox | undefined
   private closed = false
@@ -314,6 +315,15 @@ export class RuntimeApiEmulator {
     return new Promise((resolve) => this.nextWaiters.push(resolve))
   }
 
+  /**
+   * Resolves once the runtime is waiting in /next with nothing in flight: the state of a warm
+   * function between requests. Benchmarks await it before starting a clock.
+   */
+  ready(): Promise<void> {
+    if (this.isReady()) return Promise.resolve()
+    return new Promise((resolve) => this.readyWaiters.push(resolve))
+  }
+
   /** Resolves when the runtime reports an init error. */
   waitForInitError(): Promise<InitErrorReport> {
     if (this.initError) return Promise.resolve(this.initError)
@@ -376,6 +386,13 @@ export class RuntimeApiEmulator {
       if (this.waitingNext === res) this.waitingNext = undefined
     })
     this.deliver()
+    if (this.readyWaiters.length > 0 && this.isReady()) {
+      for (const waiter of this.readyWaiters.splice(0)) waiter()
+    }
+  }
+
+  private isReady(): boolean {
+    return this.waitingNext !== undefined && !this.waitingNext.done && this.active.size === 0 && this.queue.length === 0
   }
 
   private deliver(): void {

@@ -10,10 +10,11 @@
  *      sending the same CGI params the runtime sends.
  * (a) and (c) alternate invocation by invocation, so a busy machine slows both alike; (b) runs
  * after them. Also measured, to show what the Lambda side costs on its own: the emulator with a
- * PHP loop that answers from the Runtime API client without running any PHP script ("floor").
+ * PHP loop that answers from the Runtime API client without running any PHP script ("floor"),
+ * and (a) once more behind a minimal fixed-bytes Runtime API, alternating with its own (c) run.
  * Per-invocation time is from queuing the invocation (or sending the FastCGI request) to having
- * the answer; the runtime's next GET /next is awaited outside that window, so every window holds
- * its own work only, as for a warm function that gets a request while it waits in /next.
+ * the answer. Each clock starts with the runtime waiting in /next and nothing in flight (as for
+ * a warm function that gets a request), so every window holds its own invocation's work only.
  * Init time is bootstrap spawn → its first GET /next, over several cold starts.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -267,16 +268,15 @@ export default async function runtimeBench(args: string[]): Promise<void> {
       if (handler.endsWith('hello.php') && !String(body).includes('Hello world')) throw new Error(`${label} did not answer "Hello world": ${String(body).slice(0, 300)}`)
     }
     const invokeOnce = async (api: RuntimeApiEmulator, label: string): Promise<number> => {
-      const nextCalls = api.nextCalls
+      // The clock starts with the runtime waiting in /next, as a warm function does between
+      // requests: its previous answer's 202 and its next /next call are not charged to anyone.
+      await api.ready()
       const started = performance.now()
       const result = await api.invoke(payload, { timeoutMs: 30_000 })
       const elapsed = performance.now() - started
       if (result.kind !== 'response') throw new Error(`${label}: ${JSON.stringify(result)}`)
       expectOutput(label, (result.json as { body?: unknown }).body)
-      // After its answer the runtime still reads the 202 and calls /next again. Wait for that
-      // call, so this work is not charged to whichever measurement runs next (the check and
-      // waitForNext() happen in one turn of the event loop, so the call cannot slip between).
-      if (api.nextCalls === nextCalls) await api.waitForNext()
+      await api.ready()
       return elapsed
     }
     const minimalOnce = async (): Promise<number> => {

@@ -250,3 +250,23 @@ t.test('HTTP: Connection: close is honoured after the answer', async (t) => {
   t.match(answer, /^HTTP\/1\.1 404 Not Found\r\n[^]*Connection: close\r\n/)
   t.match(answer, /no such Runtime API route: GET \/nope/)
 })
+
+t.test('ready() resolves once the runtime waits in /next with nothing in flight', async (t) => {
+  const api = await start(t)
+  let ready = false
+  const becameReady = api.ready().then(() => { ready = true })
+  await new Promise((r) => setTimeout(r, 20))
+  t.notOk(ready, 'not before any /next')
+  const result = api.invoke({ n: 1 })
+  const { id } = await next(api)
+  t.notOk(ready, 'not while an invocation is in flight')
+  await post(api, `/invocation/${id}/response`, '{}')
+  await result
+  t.notOk(ready, 'not after the answer, before the next /next')
+  const waiting = fetch(url(api, '/invocation/next')).catch(() => undefined)
+  await becameReady
+  t.ok(ready, 'once the next /next is waiting')
+  await api.ready()
+  t.pass('and at once while it still waits')
+  void waiting
+})
