@@ -8,6 +8,7 @@ import { BuildError, UsageError } from '../errors.ts'
 import { seconds } from '../log.ts'
 import { COMPILE_STEPS } from '../plan/compile-script.ts'
 import type { CompileContext, CompileResult, Executor } from './types.ts'
+import { debianLibDirs } from '../host-libs.ts'
 
 const NODE_TO_ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'arm64' }
 
@@ -30,7 +31,7 @@ export function hostExecutor(): Executor {
       const result = (stagingRoot: string, cached: boolean): CompileResult => ({
         stagingRoot,
         toolchain,
-        libSearchDirs: [`/lib/${triplet}`, `/usr/lib/${triplet}`, '/lib64', '/usr/lib64', '/lib', '/usr/lib'],
+        libSearchDirs: debianLibDirs(triplet),
         strip: ['strip'],
         cached,
       })

@@ -138,8 +138,3 @@ export function prepareBaseLibs(cacheDir: string, arch: Arch, names: string[], h
   renameSync(tmp, dir)
   return dir
 }
-
-/** Library directories of this Debian/Ubuntu machine for a target arch (multiarch layout). */
-export function hostLibDirs(gnuTriplet: string): string[] {
-  return [`/lib/${gnuTriplet}`, `/usr/lib/${gnuTriplet}`, `/usr/${gnuTriplet}/lib`, '/lib64', '/usr/lib64']
-}

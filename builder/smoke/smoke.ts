@@ -13,7 +13,8 @@ import { sidecarPath, type SmokeCheck, type SmokeRecord, type ZipManifest } from
 import { planExtensions } from '../plan/extensions.ts'
 import { createRunner, type Runner } from '../run.ts'
 import { hashFiles, sha256File } from '../sources/digest.ts'
-import { hostLibDirs, prepareBaseLibs, sandboxArgv, type SandboxSpec } from './sandbox.ts'
+import { prepareBaseLibs, sandboxArgv, type SandboxSpec } from './sandbox.ts'
+import { debianLibDirs } from '../host-libs.ts'
 import { startTlsServer } from './tls.ts'
 import { unpackZip } from './unpack.ts'
 import { eventChecks, type EventChecks } from './events.ts'
@@ -78,7 +79,7 @@ export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
   try {
     const layerDir = join(work, 'opt')
     const entries = await unpackZip(opts.zipPath, layerDir)
-    const baseLibDir = prepareBaseLibs(opts.cacheDir, manifest.arch, config.baseLibraries[manifest.arch], hostLibDirs(archInfo.gnuTriplet), config.versions.base.gconvModules)
+    const baseLibDir = prepareBaseLibs(opts.cacheDir, manifest.arch, config.baseLibraries[manifest.arch], debianLibDirs(archInfo.gnuTriplet), config.versions.base.gconvModules)
     const task = makeTask(work, 'task', {})
     const sandbox = (taskDir = task): SandboxSpec => ({
       layerDir,

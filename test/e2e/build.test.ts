@@ -9,7 +9,8 @@ import { loadConfig } from '../../builder/config/load.ts'
 import { compareVersions, isElf, maxGlibc, readElf } from '../../builder/assemble/elf.ts'
 import type { ZipManifest } from '../../builder/manifest.ts'
 import { codeSha256 } from '../../builder/sources/digest.ts'
-import { hostLibDirs, prepareBaseLibs, sandboxArgv } from '../../builder/smoke/sandbox.ts'
+import { prepareBaseLibs, sandboxArgv } from '../../builder/smoke/sandbox.ts'
+import { debianLibDirs } from '../../builder/host-libs.ts'
 import { readZip, writeEntries } from '../../builder/smoke/unpack.ts'
 import { modules as phpModules } from '../../builder/smoke/smoke.ts'
 import { npmRun, projectRoot } from '../support/cli.ts'
@@ -89,7 +90,7 @@ writeEntries(entries, layer)
 const task = mkdtempSync(join(tmpdir(), 'task-'))
 mkdirSync(join(task, 'public'))
 writeFileSync(join(task, 'public', 'index.php'), '<?php echo "Hello from ", PHP_SAPI, " ", PHP_VERSION;\n')
-const baseLibDir = prepareBaseLibs(join(projectRoot, '.cache'), 'x86_64', config.baseLibraries.x86_64, hostLibDirs('x86_64-linux-gnu'), config.versions.base.gconvModules)
+const baseLibDir = prepareBaseLibs(join(projectRoot, '.cache'), 'x86_64', config.baseLibraries.x86_64, debianLibDirs('x86_64-linux-gnu'), config.versions.base.gconvModules)
 const inSandbox = (cmd: string[], env: Record<string, string> = {}) => {
   const argv = sandboxArgv({ layerDir: layer, taskDir: task, baseLibDir, gnuTriplet: 'x86_64-linux-gnu', env: { LD_LIBRARY_PATH: '/opt/lib', ...env } }, cmd)
   return spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' })
