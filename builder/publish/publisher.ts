@@ -171,7 +171,11 @@ export async function runPlan(plan: PublishPlan, input: PublishInput): Promise<P
   const retry: RetryPolicy = { ...DEFAULT_RETRY, ...input.retry }
   const regionLimit = pLimit(positiveInt(input.concurrency, DEFAULT_CONCURRENCY, '--concurrency'))
   const uploadLimit = pLimit(positiveInt(input.uploadConcurrency, defaultUploadConcurrency(plan.zip.facts.bytes), '--upload-concurrency'))
-  const factory = new ClientFactory(input.clients ?? {}, retry.sdkMaxAttempts)
+  const factory = new ClientFactory(input.clients ?? {}, {
+    maxAttempts: retry.sdkMaxAttempts,
+    idleTimeoutMs: retry.sdkIdleTimeoutMs,
+    connectTimeoutMs: retry.sdkConnectTimeoutMs,
+  })
   const writer = new LayersFileWriter(resolve(input.layersFile))
   const dryRun = input.dryRun === true
   const sharedBody = new SharedZipBody(plan.zip.bytes)

@@ -12,6 +12,13 @@ export interface RetryPolicy {
   /** First region-level backoff, ms; doubles each time, randomized ×1–2. */
   regionMinDelayMs: number
   regionMaxDelayMs: number
+  /**
+   * An SDK call whose connection sends and receives nothing for this long fails with TimeoutError (and is retried
+   * like any transient failure). An inactivity limit, not a deadline: a slow 50 MB upload that keeps moving is fine.
+   */
+  sdkIdleTimeoutMs: number
+  /** Connecting to an endpoint may take this long. */
+  sdkConnectTimeoutMs: number
 }
 
 export const DEFAULT_RETRY: RetryPolicy = {
@@ -19,6 +26,8 @@ export const DEFAULT_RETRY: RetryPolicy = {
   regionAttempts: 8,
   regionMinDelayMs: 1000,
   regionMaxDelayMs: 20_000,
+  sdkIdleTimeoutMs: 60_000,
+  sdkConnectTimeoutMs: 10_000,
 }
 
 const RETRYABLE_NAMES = new Set([

@@ -261,3 +261,19 @@ t.test('the concurrency cap holds', async (t) => {
   await run(z2.zipPath, thirty.slice(0, 9).join(','), { concurrency: 9, uploadConcurrency: 2 })
   t.ok(emu.stats.maxInFlight > 3, `regions overlap when allowed (saw ${emu.stats.maxInFlight})`)
 })
+
+t.test('a connection that hangs open times out (idle limit) and fails the region instead of stalling the run', async (t) => {
+  // Every ListLayerVersions answer is held for 10 s; the idle limit is 300 ms.
+  const { emu, dir, run } = await setup(t, { operationLatencyMs: { ListLayerVersions: 10_000 } })
+  const z = await makeLayerZip({ dir })
+  const started = performance.now()
+  const report = await run(z.zipPath, 'eu-west-1', { retry: { ...FAST_RETRY, sdkMaxAttempts: 2, regionAttempts: 2, sdkIdleTimeoutMs: 300 } })
+  const elapsed = performance.now() - started
+  t.equal(report.failed, 1)
+  t.match(report.regions[0]?.error, /timed out after 300 ms of inactivity/)
+  t.match(report.regions[0]?.hint, /rerun the same command/)
+  t.equal(report.regions[0]?.attempts, 2, 'a timeout is transient: the region was tried again')
+  t.ok(elapsed < 8000, `gave up in ${Math.round(elapsed)} ms, long before the emulator would have answered`)
+  t.equal(emu.stats.byOperation.ListLayerVersions, 4, '2 SDK attempts in each of 2 region attempts')
+  t.equal(emu.stats.versionsCreated, 0)
+})
