@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { open, readFile, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { Ajv } from 'ajv'
+import lockfile from 'proper-lockfile'
 import { PublishError } from '../errors.ts'
 import type { Arch } from '../manifest.ts'
 import { pointerToPath } from '../config/validate.ts'
@@ -176,18 +177,57 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
  * Serializes read-merge-write cycles within one process: regions finish concurrently, and each update re-reads the
  * file so edits made since the run started (another layer published meanwhile) are merged rather than overwritten.
  */
+/**
+ * How long another process may hold the file's lock before we give up (about a minute), and when a lock whose holder
+ * stopped refreshing it (killed mid-update) counts as abandoned.
+ */
+const LOCK_OPTIONS = {
+  realpath: false, // the file may not exist yet
+  stale: 10_000,
+  update: 2_000,
+  retries: { retries: 60, factor: 1.3, minTimeout: 10, maxTimeout: 1000, randomize: true },
+}
+
+/**
+ * Read–merge–write updates of one layers.json. Updates from this process are serialized by a promise chain; updates
+ * from other processes (two publish commands in one checkout) by a lock directory beside the file (`<file>.lock`),
+ * so neither overwrites the other's regions.
+ */
 export class LayersFileWriter {
   private chain: Promise<void> = Promise.resolve()
-  constructor(readonly path: string) {}
+  constructor(
+    readonly path: string,
+    /** how long to wait for another process's lock (tests shorten it) */
+    private readonly lockRetries: lockfile.LockOptions['retries'] = LOCK_OPTIONS.retries,
+  ) {}
 
   update(change: (file: LayersFile) => LayersFile): Promise<void> {
     const next = this.chain.then(async () => {
-      const current = await readLayersFile(this.path)
-      const updated = serializeLayersFile(change(current))
-      if (updated !== serializeLayersFile(current)) await writeFileAtomic(this.path, updated)
+      const release = await this.lock()
+      try {
+        const current = await readLayersFile(this.path)
+        const updated = serializeLayersFile(change(current))
+        if (updated !== serializeLayersFile(current)) await writeFileAtomic(this.path, updated)
+      } finally {
+        await release()
+      }
     })
     // A failed write must not wedge later ones; the caller of this update still sees the error.
     this.chain = next.catch(() => undefined)
     return next
+  }
+
+  private async lock(): Promise<() => Promise<void>> {
+    try {
+      return await lockfile.lock(this.path, { ...LOCK_OPTIONS, retries: this.lockRetries })
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ELOCKED') {
+        throw new PublishError(
+          `${this.path} stayed locked by another publisher for as long as this one waits (${this.path}.lock)`,
+          'Wait for the other publish to finish, then rerun; if none is running, remove the .lock directory.',
+        )
+      }
+      throw error
+    }
   }
 }

@@ -1,5 +1,7 @@
 // layers.json: merge, sort, validation, atomic writes, and reading it back (ARN lookup, README table).
 import t from 'tap'
+import { spawn } from 'node:child_process'
+import lockfile from 'proper-lockfile'
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { findRegionEntry, parsePhpOption, renderArnTable, replaceTableSection, TABLE_END, TABLE_START } from '../../builder/publish/arn.ts'
@@ -81,6 +83,35 @@ t.test('atomic writes and serialized updates', async (t) => {
   await t.rejects(gone.update((x) => withRegionEntry(x, php83, 'eu-west-1', entry('eu-west-1', 1))), { code: 'ENOENT' })
   await writeFileAtomic(path, '{"schema":1,"layers":{}}\n')
   t.equal(await readFile(path, 'utf8'), '{"schema":1,"layers":{}}\n')
+})
+
+t.test('two processes updating one file at once both land (the file is locked while each merges)', async (t) => {
+  const dir = await tempDir()
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const path = join(dir, 'layers.json')
+  const child = (layer: string): Promise<number | null> => new Promise((resolve) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/publish/layers-writer-child.ts'), path, layer, '60'], { stdio: ['ignore', 'ignore', 'inherit'] })
+    p.on('exit', resolve)
+  })
+  t.same(await Promise.all([child('php-83'), child('arm-php-83')]), [0, 0])
+  const f = await readLayersFile(path)
+  t.equal(Object.keys(f.layers['php-83']?.regions ?? {}).length, 60, 'every region of the first process')
+  t.equal(Object.keys(f.layers['arm-php-83']?.regions ?? {}).length, 60, 'every region of the second process')
+  t.same(await readdir(dir), ['layers.json'], 'no lock or temp files left behind')
+})
+
+t.test('a lock held by a live publisher for over the limit is one clear error', async (t) => {
+  const dir = await tempDir()
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const path = join(dir, 'layers.json')
+  // Held and kept fresh, as a running publisher would (the writer waits about a minute before giving up).
+  const release = await lockfile.lock(path, { realpath: false, update: 1000 })
+  t.teardown(() => release().catch(() => undefined))
+  const writer = new LayersFileWriter(path, { retries: 2, minTimeout: 10, maxTimeout: 20 })
+  await t.rejects(writer.update((x) => withRegionEntry(x, php83, 'eu-west-1', entry('eu-west-1', 1))), {
+    name: 'PublishError',
+    message: /layers\.json stayed locked by another publisher/,
+  })
 })
 
 t.test('ARN lookup', async (t) => {
