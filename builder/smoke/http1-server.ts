@@ -119,6 +119,8 @@ class Connection {
   /** a request has been handed out and not answered yet: parse nothing more until it is */
   private busy = false
   private closed = false
+  /** parse() is running (an answer given during dispatch must not start a nested one) */
+  private parsing = false
   private closeListeners: Array<() => void> = []
 
   constructor(
@@ -138,6 +140,16 @@ class Connection {
   }
 
   private parse(): void {
+    if (this.parsing) return
+    this.parsing = true
+    try {
+      this.parseRequests()
+    } finally {
+      this.parsing = false
+    }
+  }
+
+  private parseRequests(): void {
     while (!this.busy && !this.closed) {
       const state = this.state
       if (state.kind === 'head') {
