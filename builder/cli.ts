@@ -7,6 +7,7 @@ import { FactoryError, UsageError } from './errors.ts'
 import { createLogger } from './log.ts'
 import { EXECUTORS } from './plan/plan.ts'
 import { registerPublishCommands } from './publish/command.ts'
+import { registerReleasesCommand } from './releases/command.ts'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const program = new Command()
@@ -103,6 +104,7 @@ program
   })
 
 registerPublishCommands(program)
+registerReleasesCommand(program, root)
 
 async function main(): Promise<number> {
   try {

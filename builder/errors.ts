@@ -41,6 +41,11 @@ export class PublishError extends FactoryError {
   readonly exitCode = 8
 }
 
+/** `releases --check`: versions.yaml is behind php.net (not a failure of the tool; CI opens a pull request). */
+export class StaleError extends FactoryError {
+  readonly exitCode = 9
+}
+
 export const EXIT_CODES = {
   internal: 1,
   usage: 2,
@@ -50,4 +55,5 @@ export const EXIT_CODES = {
   assemble: 6,
   smoke: 7,
   publish: 8,
+  stale: 9,
 } as const
