@@ -13,6 +13,7 @@ import { sidecarPath, type ZipManifest } from './manifest.ts'
 import { plan as makePlan, type BuildPlan, type BuildRequest, type ExecutorName } from './plan/plan.ts'
 import { createRunner } from './run.ts'
 import { hashFiles, sha256File } from './sources/digest.ts'
+import { mimeTablePhp } from './assemble/runtime-files.ts'
 import { fetchSource } from './sources/fetch.ts'
 import { debianMirror, localMirror, upstreamMirror } from './sources/mirrors.ts'
 
@@ -70,6 +71,8 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   const assemblyKey = createHash('sha256')
     .update(JSON.stringify({ compile: plan.compileKey, toolchain: compiled.toolchain, plan: { ...plan, compileScript: undefined }, sources: sources.map((s) => s.manifest) }))
     .update(hashFiles(opts.root, ['runtime', 'builder/assemble']))
+    // The generated MIME table comes from this data: a dependency bump must re-assemble.
+    .update(mimeTablePhp())
     .digest('hex')
     .slice(0, 32)
   const zipPath = join(opts.outDir, `${plan.artifact}.zip`)

@@ -52,15 +52,25 @@ fi
 
 # 4. Build packages named by the recipes (every extension, so any --ext selection builds), plus the tools the
 #    pipeline and its tests call: gpg for signatures, binutils for strip, bubblewrap for the smoke sandbox,
-#    Debian's php-cgi for fast runtime tests.
+#    Debian's php-cgi for fast runtime tests, and nginx + php-fpm (+ gd) as the reference the runtime's parity
+#    suite compares against (the tests start them on loopback themselves).
 mapfile -t build_pkgs < <(npx --no-install tsx builder/cli.ts packages --manager apt --all)
-tool_pkgs=(gnupg binutils xz-utils bubblewrap unzip php-cgi php-cli ca-certificates openssl)
+tool_pkgs=(gnupg binutils xz-utils bubblewrap unzip php-cgi php-cli php-fpm php-gd nginx-light ca-certificates openssl)
 missing=()
 for p in "${build_pkgs[@]}" "${tool_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   log "apt-get install ${missing[*]}"
+  # Services in these packages (nginx, php-fpm) must not be started system-wide on port 80: the tests start
+  # their own on loopback. A policy-rc.d that refuses every start does that, unless the host already has one.
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null && $SUDO chmod 755 "$policy"
+    trap '$SUDO rm -f "$policy"' EXIT
+  fi
   $SUDO apt-get "${APT_LOCK[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ -n "$policy" ]; then $SUDO rm -f "$policy"; trap - EXIT; fi
 fi
 log "host ready"

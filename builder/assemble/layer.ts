@@ -11,6 +11,7 @@ import type { BuildPlan } from '../plan/plan.ts'
 import type { Runner } from '../run.ts'
 import { codeSha256, sha256File } from '../sources/digest.ts'
 import { checkAbi } from './abi.ts'
+import { stageRuntime } from './runtime-files.ts'
 import { resolveClosure } from './closure.ts'
 import { isElf, readElf, type ElfInfo } from './elf.ts'
 import { collectTree, writeZip, type ZipEntry } from './zip.ts'
@@ -131,14 +132,11 @@ function layout(input: AssembleInput, tree: string): void {
   writeFileSync(join(tree, 'php', 'etc', 'php.ini'), [...plan.ini.php, 'extension_dir = /opt/php/extensions', ''].join('\n'))
   for (const f of plan.ini.confd) writeFileSync(join(tree, 'php', 'etc', 'conf.d', f.file), f.lines.join('\n') + '\n')
 
-  const bootstrap = join(runtimeDir, 'bootstrap')
-  const src = join(runtimeDir, 'src')
-  if (!existsSync(bootstrap) || !existsSync(src)) {
-    throw new AssembleError(`runtime missing: expected ${bootstrap} and ${src}/`, 'Run the build from a complete checkout.')
+  try {
+    stageRuntime(runtimeDir, join(tree, 'bootstrap'), join(tree, 'php', 'runtime'))
+  } catch (e) {
+    throw new AssembleError((e as Error).message, 'Run the build from a complete checkout.')
   }
-  copyFileSync(bootstrap, join(tree, 'bootstrap'))
-  chmodSync(join(tree, 'bootstrap'), 0o755)
-  cpSync(src, join(tree, 'php', 'runtime'), { recursive: true })
 }
 
 async function stripAll(input: AssembleInput, tree: string, dirs: string[]): Promise<void> {

@@ -5,71 +5,21 @@ declare(strict_types=1);
 namespace PhpLambda\Runtime;
 
 /**
- * Chooses the script for a URL path the way nginx + PHP-FPM front-controller set-ups do:
- *  - the first path segment ending in ".php" that names a file under the document root runs,
- *    and the rest of the path becomes PATH_INFO ("/admin.php/users" → admin.php + "/users");
- *  - every other path goes to the front controller (_HANDLER) with an empty PATH_INFO.
- * Only ".php" files are ever given to php-cgi, so an uploaded "avatar.jpg" holding PHP code
- * or a "notes.txt" is never executed, whatever path points at it.
- */
-final class ScriptResolver
-{
-    private readonly string $rootPrefix;
-
-    public function __construct(
-        public readonly string $documentRoot,
-        /** front controller, relative to the document root, with a leading "/" */
-        public readonly string $frontController,
-    ) {
-        $this->rootPrefix = rtrim($documentRoot, '/') . '/';
-    }
-
-    /** @return array{0: string, 1: string} SCRIPT_NAME, PATH_INFO */
-    public function resolve(string $decodedPath): array
-    {
-        if (str_contains($decodedPath, '.php') && !str_contains($decodedPath, "\0")) {
-            $segments = explode('/', ltrim($decodedPath, '/'));
-            $prefix = '';
-            foreach ($segments as $i => $segment) {
-                $prefix .= '/' . $segment;
-                if (!str_ends_with($segment, '.php') || $segment === '.php') {
-                    continue;
-                }
-                if ($this->isScript($prefix)) {
-                    $rest = \array_slice($segments, $i + 1);
-                    return [$prefix, $rest === [] ? '' : '/' . implode('/', $rest)];
-                }
-            }
-        }
-        return [$this->frontController, ''];
-    }
-
-    private function isScript(string $relative): bool
-    {
-        if (str_contains($relative, '/../') || str_contains($relative, '/./')) {
-            return false;
-        }
-        $real = realpath($this->rootPrefix . ltrim($relative, '/'));
-        // realpath() follows symlinks: the target must still be a .php file inside the root.
-        return $real !== false && str_starts_with($real, $this->rootPrefix) && str_ends_with($real, '.php') && is_file($real);
-    }
-}
-
-/**
  * Builds the CGI/1.1 environment (RFC 3875) that php-cgi receives as FastCGI params, with the
  * names and values nginx's fastcgi_params give PHP-FPM, plus the Lambda context.
  */
 final class CgiParams
 {
-    public function __construct(private readonly ScriptResolver $scripts)
+    public function __construct(private readonly string $documentRoot)
     {
     }
 
     /** @return array<string, string> */
-    public function build(HttpRequest $request, Invocation $invocation): array
+    public function build(HttpRequest $request, Invocation $invocation, ScriptRoute $route): array
     {
-        [$scriptName, $pathInfo] = $this->scripts->resolve(rawurldecode($request->path));
-        $documentRoot = $this->scripts->documentRoot;
+        $scriptName = $route->scriptName;
+        $pathInfo = $route->pathInfo;
+        $documentRoot = $this->documentRoot;
 
         $forwardedProto = strtolower(trim(explode(',', $request->header('x-forwarded-proto') ?? '')[0]));
         $scheme = $forwardedProto === 'https' || $forwardedProto === 'http' ? $forwardedProto : $request->defaultScheme;
@@ -103,15 +53,18 @@ final class CgiParams
         if ($pathInfo !== '') {
             $params['PATH_TRANSLATED'] = $documentRoot . $pathInfo;
         }
-        $contentType = $request->header('content-type');
-        if ($contentType !== null) {
-            $params['CONTENT_TYPE'] = $contentType;
-        }
-        if ($request->body !== '' || \in_array($request->method, ['POST', 'PUT', 'PATCH'], true)) {
-            $params['CONTENT_LENGTH'] = (string) \strlen($request->body);
-        }
+        // As nginx's fastcgi_params: both always present, empty when the request had none, so PHP
+        // sees "" as under PHP-FPM. CONTENT_LENGTH is given whenever the request had a Content-Length
+        // (also "0" on a GET) or a body; its value is the decoded body's length, since the header
+        // may describe the base64 form.
+        $params['CONTENT_TYPE'] = $request->header('content-type') ?? '';
+        $params['CONTENT_LENGTH'] = isset($request->headers['content-length']) || $request->body !== '' || \in_array($request->method, ['POST', 'PUT', 'PATCH'], true)
+            ? (string) \strlen($request->body)
+            : '';
 
         foreach ($request->headers as $name => $values) {
+            // PHP turns numeric string keys ("12345") into integers.
+            $name = (string) $name;
             // Names that cannot be told apart from others once turned into HTTP_* (underscores),
             // ones already given as CGI variables, and "Proxy" (HTTP_PROXY, see httpoxy) are
             // dropped, as nginx does.

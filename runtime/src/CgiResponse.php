@@ -7,30 +7,38 @@ namespace PhpLambda\Runtime;
 /**
  * Turns php-cgi's stdout (CGI response: header lines, blank line, body) into an HttpResponse.
  * The status comes from the "Status:" header (RFC 3875 §6.3.3); without it a Location header
- * means 302 and anything else 200.
+ * means 302 and anything else 200. An empty header block (output starting with a line break)
+ * is valid: a script may remove every header php-cgi would send.
  */
 final class CgiResponse
 {
     public static function parse(string $stdout): HttpResponse
     {
-        $crlf = strpos($stdout, "\r\n\r\n");
-        $lf = strpos($stdout, "\n\n");
-        if ($crlf === false && $lf === false) {
-            throw new InvocationFailure(ErrorTypes::INVALID_CGI_RESPONSE, 'php-cgi answered without a CGI header block (' . \strlen($stdout) . ' bytes of output); see the log for what PHP printed.');
-        }
-        if ($crlf !== false && ($lf === false || $crlf < $lf)) {
-            [$head, $body] = [substr($stdout, 0, $crlf), (string) substr($stdout, $crlf + 4)];
-        } else {
-            [$head, $body] = [substr($stdout, 0, (int) $lf), (string) substr($stdout, (int) $lf + 2)];
-        }
-
+        // The header block is read line by line from the very start and ends at the first empty
+        // line; nothing after it is ever looked at. Searching the output for "\r\n\r\n" or "\n\n"
+        // instead would take a body line such as "Name: value" for a header whenever the header
+        // block is empty (a lone line break) or ends differently from how the body's lines do.
         $status = null;
         $reason = '';
         $headers = [];
-        foreach (preg_split('/\r?\n/', $head) ?: [] as $line) {
+        $offset = 0;
+        $length = \strlen($stdout);
+        while (true) {
+            $eol = strpos($stdout, "\n", $offset);
+            if ($eol === false) {
+                throw new InvocationFailure(ErrorTypes::INVALID_CGI_RESPONSE, 'php-cgi answered without a CGI header block (no blank line ends it; ' . $length . ' bytes of output); see the log for what PHP printed.');
+            }
+            $line = substr($stdout, $offset, $eol - $offset);
+            $offset = $eol + 1;
+            if ($line !== '' && $line[-1] === "\r") {
+                $line = substr($line, 0, -1);
+            }
+            if ($line === '') {
+                break;
+            }
             $colon = strpos($line, ':');
             if ($colon === false || $colon === 0) {
-                continue;
+                throw new InvocationFailure(ErrorTypes::INVALID_CGI_RESPONSE, 'php-cgi answered with a malformed CGI header line (' . json_encode(substr($line, 0, 80), JSON_INVALID_UTF8_SUBSTITUTE) . '); see the log for what PHP printed.');
             }
             $name = strtolower(trim(substr($line, 0, $colon)));
             $value = trim(substr($line, $colon + 1));
@@ -43,6 +51,7 @@ final class CgiResponse
             }
             $headers[] = [$name, $value];
         }
+        $body = (string) substr($stdout, $offset);
         if ($status === null) {
             $status = 200;
             foreach ($headers as [$name]) {

@@ -189,7 +189,9 @@ final class ResponseShape
             }
             $out[$name] = $name === 'set-cookie' ? $values[\count($values) - 1] : implode(', ', $values);
         }
-        return $out === [] ? new \stdClass() : $out;
+        // An object even when PHP made every name an integer key ("0", "12345"): a list would
+        // be encoded as a JSON array.
+        return (object) $out;
     }
 
     /**
@@ -198,7 +200,7 @@ final class ResponseShape
      */
     public static function multiValue(array $grouped): array|\stdClass
     {
-        return $grouped === [] ? new \stdClass() : $grouped;
+        return (object) $grouped;
     }
 }
 

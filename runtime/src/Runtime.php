@@ -17,7 +17,10 @@ final class Runtime
     public function __construct(
         private readonly RuntimeApiClient $api,
         private readonly PhpCgiServer $phpCgi,
+        private readonly Router $router,
         private readonly CgiParams $params,
+        /** null when static files are off */
+        private readonly ?StaticFiles $staticFiles,
         /** how long before the invocation deadline a running request is aborted */
         private readonly int $deadlineMarginMs,
     ) {
@@ -79,16 +82,25 @@ final class Runtime
         } catch (\JsonException $e) {
             throw new InvocationFailure(ErrorTypes::MALFORMED_EVENT, 'The event is not valid JSON (' . $e->getMessage() . '); this runtime expects an HTTP event from API Gateway, an Application Load Balancer or a function URL.');
         }
+        if (WarmUp::isPing($event)) {
+            return WarmUp::answer();
+        }
         $source = EventSources::detect($event);
         /** @var array<mixed> $event */
         $request = $source->toRequest($event);
-        $params = $this->params->build($request, $invocation);
-
-        $result = $this->runPhp($params, $request, $invocation);
-        if ($result->stdoutTruncated) {
-            throw $this->tooLarge('The PHP response body alone is ' . $result->stdoutBytes . ' bytes');
+        $route = $this->router->route($request->path, $request->query);
+        if ($route instanceof StaticRoute) {
+            $response = ($this->staticFiles ?? throw new \LogicException('a static route while static files are off'))->serve($route->file, $request);
+        } elseif ($route instanceof DirectoryRedirect) {
+            $response = self::redirect($route->location);
+        } else {
+            $params = $this->params->build($request, $invocation, $route);
+            $result = $this->runPhp($params, $request, $invocation);
+            if ($result->stdoutTruncated) {
+                throw $this->tooLarge('The PHP response body alone is ' . $result->stdoutBytes . ' bytes');
+            }
+            $response = CgiResponse::parse($result->stdout);
         }
-        $response = CgiResponse::parse($result->stdout);
         $payload = json_encode($source->toResponse($response, $request), JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE);
         if ($payload === false) {
             throw new InvocationFailure(ErrorTypes::INTERNAL, 'Could not encode the response as JSON: ' . json_last_error_msg());
@@ -133,6 +145,13 @@ final class Runtime
         } finally {
             $stderr->flush();
         }
+    }
+
+    private static function redirect(string $location): HttpResponse
+    {
+        $html = '<html><head><title>301 Moved Permanently</title></head><body><h1>301 Moved Permanently</h1><p><a href="'
+            . htmlspecialchars($location, ENT_QUOTES) . '">' . htmlspecialchars($location, ENT_QUOTES) . "</a></p></body></html>\n";
+        return new HttpResponse(301, 'Moved Permanently', [['location', $location], ['content-type', 'text/html']], $html);
     }
 
     private function tooLarge(string $what): InvocationFailure

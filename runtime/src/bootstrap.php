@@ -6,7 +6,8 @@
  * boots, and only then do we wait for it and ask Lambda for work.
  *
  * Environment (see README.md): AWS_LAMBDA_RUNTIME_API, _HANDLER, LAMBDA_TASK_ROOT, PHP_LAYER_CGI,
- * PHP_FCGI_MAX_REQUESTS, PHP_LAYER_DEADLINE_MARGIN_MS, PHP_LAYER_SOCKET_DIR.
+ * PHP_FCGI_MAX_REQUESTS, PHP_LAYER_DEADLINE_MARGIN_MS, PHP_LAYER_SOCKET_DIR, PHP_LAYER_DOCUMENT_ROOT,
+ * PHP_LAYER_STATIC_FILES, PHP_LAYER_STATIC_CACHE_CONTROL.
  */
 
 declare(strict_types=1);
@@ -39,7 +40,8 @@ final class Bootstrap
                 getenv('PHP_LAYER_SOCKET_DIR') ?: sys_get_temp_dir(),
             );
             $this->phpCgi->spawn();
-            $scripts = self::scriptResolver($taskRoot, (string) getenv('_HANDLER'));
+            $router = self::router($taskRoot, (string) getenv('_HANDLER'));
+            $staticFiles = $router->staticFiles ? new StaticFiles(__DIR__ . '/mime-types.php', self::cacheControl(), Runtime::MAX_RESPONSE_BYTES) : null;
             $this->phpCgi->awaitReady();
             $deadlineMargin = self::nonNegativeInt('PHP_LAYER_DEADLINE_MARGIN_MS', 250);
         } catch (InitFailure $failure) {
@@ -55,7 +57,7 @@ final class Bootstrap
             Log::runtime('PHP_FCGI_CHILDREN is ignored: Lambda sends one request at a time, so php-cgi runs as a single process');
         }
 
-        $runtime = new Runtime($this->api, $this->phpCgi, new CgiParams($scripts), $deadlineMargin);
+        $runtime = new Runtime($this->api, $this->phpCgi, $router, new CgiParams($router->documentRoot), $staticFiles, $deadlineMargin);
         try {
             $runtime->loop();
         } catch (\Throwable $e) {
@@ -67,7 +69,7 @@ final class Bootstrap
         return 0;
     }
 
-    private static function scriptResolver(string $taskRoot, string $handler): ScriptResolver
+    private static function router(string $taskRoot, string $handler): Router
     {
         $handler = trim($handler);
         if ($handler === '') {
@@ -82,8 +84,47 @@ final class Bootstrap
         if ($real === false || !is_file($real)) {
             throw new InitFailure(ErrorTypes::HANDLER_NOT_FOUND, "The handler \"$handler\" does not exist: there is no file $path. Check the function's handler setting and that the file is in the deployment package (LAMBDA_TASK_ROOT is $taskRoot).");
         }
-        // The front controller's directory is the document root, as with a web server.
-        return new ScriptResolver(\dirname($real), '/' . basename($real));
+        // As a web server's root: by default the front controller's directory.
+        $rootSetting = getenv('PHP_LAYER_DOCUMENT_ROOT');
+        if ($rootSetting === false || trim($rootSetting) === '') {
+            $root = \dirname($real);
+        } else {
+            $rootSetting = trim($rootSetting);
+            $rootPath = str_starts_with($rootSetting, '/') ? $rootSetting : "$taskRoot/$rootSetting";
+            $root = realpath($rootPath);
+            if ($root === false || !is_dir($root)) {
+                throw new InitFailure(ErrorTypes::INVALID_CONFIGURATION, "PHP_LAYER_DOCUMENT_ROOT=\"$rootSetting\" is not a directory ($rootPath). Set it to the web root inside the package, relative to it (for example \"public\"), or unset it to use the handler's directory.");
+            }
+            if (!str_starts_with($real, rtrim($root, '/') . '/')) {
+                throw new InitFailure(ErrorTypes::INVALID_CONFIGURATION, "The handler \"$handler\" ($real) is outside PHP_LAYER_DOCUMENT_ROOT ($root). The front controller must be inside the document root, as with nginx's try_files.");
+            }
+        }
+        return new Router($root, substr($real, \strlen(rtrim($root, '/'))), self::onOff('PHP_LAYER_STATIC_FILES', true));
+    }
+
+    private static function onOff(string $name, bool $default): bool
+    {
+        $value = getenv($name);
+        if ($value === false || trim($value) === '') {
+            return $default;
+        }
+        return match (strtolower(trim($value))) {
+            'on', 'true', '1', 'yes' => true,
+            'off', 'false', '0', 'no' => false,
+            default => throw new InitFailure(ErrorTypes::INVALID_CONFIGURATION, "$name must be on or off, not \"$value\"."),
+        };
+    }
+
+    private static function cacheControl(): ?string
+    {
+        $value = getenv('PHP_LAYER_STATIC_CACHE_CONTROL');
+        if ($value === false || trim($value) === '') {
+            return null;
+        }
+        if (preg_match('/^[\x20-\x7e]+$/', $value) !== 1) {
+            throw new InitFailure(ErrorTypes::INVALID_CONFIGURATION, "PHP_LAYER_STATIC_CACHE_CONTROL must be a Cache-Control header value in printable ASCII (for example \"public, max-age=3600\"), not \"$value\".");
+        }
+        return trim($value);
     }
 
     /** @return array<string, string> */

@@ -1,10 +1,11 @@
 // The bootstrap's life cycle: start-up checks reported as init errors, the layer's file layout,
 // one warm php-cgi across invocations, request limits, and a clean stop.
 import t, { type Test } from 'tap'
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { RuntimeApiEmulator, type InvocationResult, type Sandbox, type SandboxOptions } from '../../builder/smoke/runtime-api-emulator.ts'
+import { stageRuntime } from '../../builder/assemble/runtime-files.ts'
 import { findPhpBinaries, fixtureApp, fixtureEvents, repoRoot, runtimeBootstrap, runtimeEnv, type RuntimeEnvOptions } from '../support/php.ts'
 
 const php = findPhpBinaries()
@@ -81,10 +82,7 @@ t.test('runs from the layer layout with no overrides', async (t) => {
   // /opt as the layer unpacks it: bootstrap, php/runtime/*.php, bin/php, bin/php-cgi.
   const opt = mkdtempSync(join(tmpdir(), 'layer-'))
   t.teardown(() => rmSync(opt, { recursive: true, force: true }))
-  copyFileSync(runtimeBootstrap, join(opt, 'bootstrap'))
-  chmodSync(join(opt, 'bootstrap'), 0o755)
-  mkdirSync(join(opt, 'php/runtime'), { recursive: true })
-  for (const file of readdirSync(join(repoRoot, 'runtime/src'))) copyFileSync(join(repoRoot, 'runtime/src', file), join(opt, 'php/runtime', file))
+  stageRuntime(join(repoRoot, 'runtime'), join(opt, 'bootstrap'), join(opt, 'php/runtime'))
   mkdirSync(join(opt, 'bin'))
   symlinkSync(php.php, join(opt, 'bin/php'))
   symlinkSync(php.phpCgi, join(opt, 'bin/php-cgi'))
@@ -93,6 +91,7 @@ t.test('runs from the layer layout with no overrides', async (t) => {
   const env = runtimeEnv(php)
   delete env.PHP_LAYER_PHP
   delete env.PHP_LAYER_CGI
+  delete env.PHP_LAYER_RUNTIME_DIR
   const sandbox = api.spawnSandbox({ command: join(opt, 'bootstrap'), env })
   t.teardown(async () => {
     await sandbox.stop()

@@ -113,7 +113,7 @@ t.test('API Gateway REST (1.0): GET with multi-value query and headers', async (
   })
   t.notOk(report.server.REQUEST_URI?.includes('/prod/'), 'the stage is not part of the path')
   t.notOk('HTTP_X_SMUGGLED' in report.server, 'headers with underscores are dropped')
-  t.notOk('CONTENT_LENGTH' in report.server, 'no body, no CONTENT_LENGTH')
+  t.equal(report.server.CONTENT_LENGTH, '', 'no body, CONTENT_LENGTH empty (as nginx passes it)')
   t.same(report.get, { name: 'Zoë & co', tag: 'b', filter_date: '2024-01-31', list: ['x', 'y'] })
   t.same(report.cookie, { session: 'abc123', theme: 'dark' })
 })
@@ -286,8 +286,11 @@ t.test('scripts by path, PATH_INFO, and the front controller for everything else
   const pretty = await serve(t, v2('/some/route with space'))
   t.match(pretty.report.server, { SCRIPT_NAME: '/index.php', PATH_INFO: '', REQUEST_URI: '/some/route%20with%20space' })
 
-  // Neither a .txt file nor tricks around it are ever run as PHP: they reach the front controller.
-  for (const path of ['/notes.txt', '/notes.txt/x.php', '/../public/notes.txt', '/nothere.php', '/admin/../../app/public/index.php']) {
+  // A .txt file is sent as it is (a static file), never run as PHP.
+  const notes = await api.invoke(v2('/notes.txt'))
+  t.match(notes, { kind: 'response', json: { statusCode: 200, headers: { 'content-type': 'text/plain' }, body: /^<\?php/ } }, '/notes.txt is served as text')
+  // Tricks around it are never run either: they reach the front controller.
+  for (const path of ['/notes.txt/x.php', '/../public/notes.txt', '/nothere.php', '/admin/../../app/public/index.php']) {
     const result = await api.invoke(v2(path))
     t.equal(result.kind, 'response', path)
     const body = ((result.kind === 'response' ? result.json : {}) as Json).body as string

@@ -7,6 +7,7 @@ import { createServer, type AddressInfo } from 'node:net'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { mimeTablePhp } from '../../builder/assemble/runtime-files.ts'
 import { findPhpBinaries, fixtureEvents, repoRoot } from '../support/php.ts'
 
 const php = findPhpBinaries()
@@ -16,7 +17,7 @@ const runtimeSrc = join(repoRoot, 'runtime/src')
 function runPhp(body: string, input: unknown = null, noIni = true): unknown {
   const code = `
     require ${JSON.stringify(join(runtimeSrc, 'load.php'))};
-    use PhpLambda\\Runtime\\{Url, CgiResponse, BodyEncoding, HttpResponse, FastCgi, FastCgiReader, ScriptResolver, EventSources, InvocationFailure};
+    use PhpLambda\\Runtime\\{Url, CgiResponse, BodyEncoding, HttpResponse, FastCgi, FastCgiReader, Router, ScriptRoute, StaticRoute, DirectoryRedirect, StaticFiles, WarmUp, CgiParams, Invocation, EventSources, InvocationFailure};
     $input = json_decode(stream_get_contents(STDIN), true);
     $result = (function ($input) { ${body} })($input);
     echo json_encode($result, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE);
@@ -56,6 +57,54 @@ t.test('CGI responses: Status header, Location, repeated headers, both line endi
   t.same(runPhp(parse, 'Status: 299\r\n\r\n'), [299, 'Unknown', [], ''])
   t.same(runPhp(parse, 'Status: 418 Custom Reason\r\nX-Weird:no-space\r\n\r\n'), [418, 'Custom Reason', [['x-weird', 'no-space']], ''])
   t.match(runPhp(parse, 'no header block at all'), ['Runtime.InvalidCgiResponse', /without a CGI header block/])
+})
+
+t.test('CGI responses: exactly the header block, which may be empty', async (t) => {
+  const parse = `try { $r = CgiResponse::parse($input); return [$r->status, $r->headers, $r->body]; } catch (InvocationFailure $e) { return [$e->errorType, $e->getMessage()]; }`
+  t.same(runPhp(parse, '\r\nName: value\n\nrest'), [200, [], 'Name: value\n\nrest'], 'an empty header block (CRLF) is accepted, and body lines stay body')
+  t.same(runPhp(parse, '\nName: value\r\n\r\nrest'), [200, [], 'Name: value\r\n\r\nrest'], 'an empty header block (LF) too')
+  t.same(runPhp(parse, 'Content-Type: text/plain\r\n\r\nX-Not-A-Header: 1\n\nbody'), [200, [['content-type', 'text/plain']], 'X-Not-A-Header: 1\n\nbody'])
+  t.same(runPhp(parse, 'Content-Type: text/plain\nX-A: 1\n\nFoo: bar\r\n\r\n'), [200, [['content-type', 'text/plain'], ['x-a', '1']], 'Foo: bar\r\n\r\n'], 'LF header block, body with CRLF lines')
+  t.same(runPhp(parse, 'Status: 204\r\n\r\n'), [204, [], ''])
+  t.match(runPhp(parse, 'Content-Type: text/plain\r\nno colon here\r\n\r\n'), ['Runtime.InvalidCgiResponse', /malformed CGI header line/])
+  t.match(runPhp(parse, 'Content-Type: text/plain\r\n'), ['Runtime.InvalidCgiResponse', /without a CGI header block/], 'a header block that never ends')
+})
+
+t.test('CGI params: header names of any characters, CONTENT_LENGTH whenever the request had one', async (t) => {
+  const build = `
+    $event = $input;
+    $source = EventSources::detect($event);
+    $request = $source->toRequest($event);
+    $p = (new CgiParams('/var/task/public'))->build($request, new Invocation('id', 0, 'arn', null, null, null, ''), new ScriptRoute('/index.php', ''));
+    return array_intersect_key($p, array_flip(['HTTP_12345', 'HTTP_X_OK', 'HTTP_0', 'CONTENT_LENGTH', 'CONTENT_TYPE', 'HTTP_X_UNDER_SCORE', 'HTTP_X_DOT']));
+  `
+  const event = (headers: Record<string, string>, method = 'GET', body: string | null = null) => ({
+    version: '2.0', rawPath: '/', rawQueryString: '', headers, body, isBase64Encoded: false,
+    requestContext: { http: { method, path: '/', protocol: 'HTTP/1.1', sourceIp: '192.0.2.1' }, domainName: 'example.com' },
+  })
+  t.same(runPhp(build, event({ '12345': 'digits', '0': 'zero', 'x-ok': 'yes', x_under_score: 'no', 'x.dot': 'no' })), {
+    CONTENT_TYPE: '', CONTENT_LENGTH: '', HTTP_12345: 'digits', HTTP_0: 'zero', HTTP_X_OK: 'yes',
+  }, 'all-digit names become HTTP_12345; names with "_" or "." are dropped, as nginx drops them')
+  t.same(runPhp(build, event({ 'content-length': '0' })), { CONTENT_TYPE: '', CONTENT_LENGTH: '0' }, 'Content-Length: 0 on a GET is passed on')
+  t.same(runPhp(build, event({ 'content-type': 'text/plain' }, 'POST', 'abc')), { CONTENT_TYPE: 'text/plain', CONTENT_LENGTH: '3' })
+})
+
+t.test('warm-up pings are recognised without looking like HTTP events', async (t) => {
+  t.same(runPhp(`return array_map(fn ($e) => WarmUp::isPing($e), $input);`, [{ warmer: true }, { warmer: true, concurrency: 3 }, { source: 'serverless-plugin-warmup' }, { warmer: 'yes' }, { httpMethod: 'GET' }, []]), [true, true, true, false, false, false])
+})
+
+t.test('static files: media types from the generated mime-db table', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mime-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(join(dir, 'mime-types.php'), mimeTablePhp())
+  const files = ['a.png', 'b.CSS', 'c.js', 'd.mjs', 'e.woff2', 'f.svg', 'g.json', 'h.webp', 'i.wasm', 'j.txt', 'k.html', 'l.unknownext', 'noextension', 'm.pdf', 'n.mp4']
+  t.same(
+    runPhp(`$s = new StaticFiles($input[0], null, 6291556); return array_map(fn ($f) => $s->type($f), $input[1]);`, [join(dir, 'mime-types.php'), files]),
+    ['image/png', 'text/css', 'text/javascript', 'text/javascript', 'font/woff2', 'image/svg+xml', 'application/json', 'image/webp', 'application/wasm', 'text/plain', 'text/html', 'application/octet-stream', 'application/octet-stream', 'application/pdf', 'video/mp4'],
+  )
+  const table = mimeTablePhp()
+  t.ok(table.split('\n').length > 1000, 'the whole database, not a hand-picked list')
+  t.equal(mimeTablePhp(), table, 'generated the same way every time (deterministic layer bytes)')
 })
 
 t.test('response bodies: text stays text, everything else is base64', async (t) => {
@@ -119,7 +168,7 @@ t.test('scripts: only existing .php files under the document root run', async (t
   symlinkSync(join(dir, 'outside.php'), join(root, 'escape.php'))
   symlinkSync(join(root, 'image.jpg'), join(root, 'disguised.php'))
   const paths = ['/', '/a.php', '/a.php/x/y', '/sub/b.php', '/sub/b.php/', '/image.jpg', '/image.jpg/a.php', '/dir.php', '/passwd.php', '/escape.php', '/disguised.php', '/sub/../a.php', '/nothere.php/a.php', '/a.php\u0000.txt', '/.php']
-  const resolved = runPhp(`$r = new ScriptResolver($input[0], '/index.php'); return array_map(fn ($p) => $r->resolve($p), $input[1]);`, [root, paths]) as string[][]
+  const resolved = runPhp(`$r = new Router($input[0], '/index.php', false); return array_map(fn ($p) => ($s = $r->route(rawurlencode($p) === $p ? $p : implode('/', array_map('rawurlencode', explode('/', $p))), '')) instanceof ScriptRoute ? [$s->scriptName, $s->pathInfo] : get_class($s), $input[1]);`, [root, paths]) as string[][]
   t.same(Object.fromEntries(paths.map((p, i) => [p, resolved[i]])), {
     '/': ['/index.php', ''],
     '/a.php': ['/a.php', ''],
@@ -137,6 +186,58 @@ t.test('scripts: only existing .php files under the document root run', async (t
     '/a.php\u0000.txt': ['/index.php', ''],
     '/.php': ['/index.php', ''],
   })
+})
+
+t.test('routing as try_files $uri $uri/ /index.php: static files, directory indexes, redirects, nothing unsafe', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'router-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const root = join(dir, 'public')
+  for (const d of ['admin', 'docs', 'assets', 'empty', '.git', '.well-known', 'both']) mkdirSync(join(root, d), { recursive: true })
+  for (const f of ['index.php', 'admin/index.php', 'docs/index.html', 'assets/logo.png', 'assets/old.PHP', 'assets/page.phtml', '.env', '.git/config', '.well-known/security.txt', 'both/index.php', 'both/index.html']) writeFileSync(join(root, f), 'x')
+  writeFileSync(join(dir, 'secret.txt'), 'outside')
+  symlinkSync(join(dir, 'secret.txt'), join(root, 'assets/escape.txt'))
+  symlinkSync(join(root, '.env'), join(root, 'assets/env.txt'))
+  symlinkSync(join(root, 'assets/logo.png'), join(root, 'assets/alias.png'))
+  const paths = ['/', '/admin/', '/admin', '/docs/', '/docs', '/both/', '/empty/', '/empty', '/assets/logo.png', '/assets/logo.png/', '/assets/alias.png', '/assets/old.PHP', '/assets/page.phtml',
+    '/.env', '/.git/config', '/.well-known/security.txt', '/assets/escape.txt', '/assets/env.txt', '/assets/../.env', '/nothing.png', '/assets%2Flogo.png', '/ad%6Din/']
+  const route = `$r = new Router($input[0], '/index.php', $input[2]); return array_map(function ($p) use ($r, $input) {
+    $q = $p === '/admin' ? 'a=1' : '';
+    $x = $r->route($p, $q);
+    return match (true) { $x instanceof ScriptRoute => 'script ' . $x->scriptName, $x instanceof StaticRoute => 'file ' . substr($x->file, strlen($input[0])), $x instanceof DirectoryRedirect => '301 ' . $x->location };
+  }, $input[1]);`
+  const on = runPhp(route, [root, paths, true]) as string[]
+  t.same(Object.fromEntries(paths.map((p, i) => [p, on[i]])), {
+    '/': 'script /index.php',
+    '/admin/': 'script /admin/index.php',
+    '/admin': '301 /admin/?a=1',
+    '/docs/': 'file /docs/index.html',
+    '/docs': '301 /docs/',
+    '/both/': 'script /both/index.php',
+    '/empty/': 'script /index.php',
+    '/empty': 'script /index.php',
+    '/assets/logo.png': 'file /assets/logo.png',
+    '/assets/logo.png/': 'script /index.php',
+    '/assets/alias.png': 'file /assets/logo.png',
+    '/assets/old.PHP': 'script /index.php',
+    '/assets/page.phtml': 'script /index.php',
+    '/.env': 'script /index.php',
+    '/.git/config': 'script /index.php',
+    '/.well-known/security.txt': 'file /.well-known/security.txt',
+    '/assets/escape.txt': 'script /index.php',
+    '/assets/env.txt': 'script /index.php',
+    '/assets/../.env': 'script /index.php',
+    '/nothing.png': 'script /index.php',
+    '/assets%2Flogo.png': 'file /assets/logo.png',
+    '/ad%6Din/': 'script /admin/index.php',
+  })
+  const off = runPhp(route, [root, paths, false]) as string[]
+  t.same(
+    paths.filter((_, i) => off[i]!.startsWith('file ')),
+    [],
+    'with static files off, no file is ever served',
+  )
+  t.equal(off[paths.indexOf('/admin/')], 'script /admin/index.php', 'directory indexes still run with static files off')
+  t.equal(off[paths.indexOf('/docs/')], 'script /index.php', 'an index.html is a static file, so the front controller answers')
 })
 
 t.test('event sources are told apart by their own fields', async (t) => {

@@ -6,9 +6,11 @@
  * bin/php-cgi and bin/php); otherwise `php-cgi` / `php` are taken from PATH (Debian's
  * php8.2-cgi and php8.2-cli packages, installed by the host set-up script, for fast runs).
  */
-import { accessSync, constants } from 'node:fs'
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { delimiter, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { stageRuntime } from '../../builder/assemble/runtime-files.ts'
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 /** The runtime's entry script, as shipped as /opt/bootstrap. */
@@ -59,6 +61,20 @@ export function findPhpBinaries(): PhpBinaries {
   }
 }
 
+let staged: string | undefined
+/**
+ * runtime/src plus what assembly generates (the MIME table), staged once per test process as the layer's
+ * /opt/php/runtime would hold it, and removed when the process exits.
+ */
+export function stagedRuntimeDir(): string {
+  if (staged) return staged
+  const dir = mkdtempSync(join(tmpdir(), 'runtime-staged-'))
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+  stageRuntime(join(repoRoot, 'runtime'), join(dir, 'bootstrap'), join(dir, 'runtime'))
+  staged = join(dir, 'runtime')
+  return staged
+}
+
 export interface RuntimeEnvOptions {
   /** _HANDLER, relative to the task root (default public/index.php) */
   handler?: string
@@ -77,6 +93,7 @@ export function runtimeEnv(binaries: PhpBinaries, options: RuntimeEnvOptions = {
   return {
     PHP_LAYER_PHP: binaries.php,
     PHP_LAYER_CGI: binaries.phpCgi,
+    PHP_LAYER_RUNTIME_DIR: stagedRuntimeDir(),
     LAMBDA_TASK_ROOT: taskRoot,
     _HANDLER: options.handler ?? 'public/index.php',
     PHP_INI_SCAN_DIR: `:${join(taskRoot, 'php/conf.d')}`,

@@ -20,7 +20,8 @@ if ($handler === false) {
     fwrite(STDERR, "handler not found\n");
     exit(1);
 }
-$params = new CgiParams(new ScriptResolver(\dirname($handler), '/' . basename($handler)));
+$router = new Router(\dirname($handler), '/' . basename($handler), false);
+$params = new CgiParams($router->documentRoot);
 $baseEnvironment = getenv();
 
 while (true) {
@@ -29,8 +30,10 @@ while (true) {
         $event = json_decode($invocation->payload, true, 512, JSON_THROW_ON_ERROR);
         $source = EventSources::detect($event);
         $request = $source->toRequest($event);
+        $route = $router->route($request->path, $request->query);
+        $route = $route instanceof ScriptRoute ? $route : new ScriptRoute($router->frontController, '');
 
-        $process = proc_open([$phpCgi], [0 => ['pipe', 'r'], 1 => ['pipe', 'w'], 2 => STDERR], $pipes, null, $params->build($request, $invocation) + $baseEnvironment);
+        $process = proc_open([$phpCgi], [0 => ['pipe', 'r'], 1 => ['pipe', 'w'], 2 => STDERR], $pipes, null, $params->build($request, $invocation, $route) + $baseEnvironment);
         if ($process === false) {
             throw new InvocationFailure(ErrorTypes::INTERNAL, 'could not start php-cgi');
         }
