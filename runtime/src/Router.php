@@ -36,7 +36,8 @@ final class DirectoryRedirect
  *  2. an existing file (not PHP source, not a dotfile) is served as it is, when static files are on;
  *  3. an existing directory with an index.php runs it, with index.html is served from it; asked
  *     for without the trailing slash, it answers 301 to the path with the slash;
- *  4. everything else runs the front controller, with an empty PATH_INFO.
+ *  4. everything else runs the front controller, with an empty PATH_INFO; so does "/" itself, even
+ *     when the root holds an index.php that is not the front controller.
  *
  * Nothing outside the document root is ever served or run: paths with "." or ".." segments or NUL
  * bytes, and symlinks whose target lies outside, go to the front controller. Neither do dotfiles
@@ -73,12 +74,13 @@ final class Router
             }
         }
         if ($decoded === '/' || $decoded === '') {
-            $real = rtrim($this->documentRoot, '/');
-        } else {
-            $real = $this->inside($decoded);
-            if ($real === null) {
-                return new ScriptRoute($this->frontController, '');
-            }
+            // The root's index is the front controller the function names (as nginx's `index` would
+            // pick when it is index.php, and what a handler such as app.php means everywhere else).
+            return new ScriptRoute($this->frontController, '');
+        }
+        $real = $this->inside($decoded);
+        if ($real === null) {
+            return new ScriptRoute($this->frontController, '');
         }
         if (is_file($real)) {
             if ($this->staticFiles && preg_match(self::SOURCE_EXTENSION, $real) !== 1 && !str_ends_with($decoded, '/')) {

@@ -18,9 +18,10 @@
  * Init time is bootstrap spawn → its first GET /next, over several cold starts.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { deflateSync } from 'node:zlib'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -33,6 +34,37 @@ function option(args: string[], name: string, fallback: number): number {
   const value = found ? Number(found.slice(name.length + 3)) : fallback
   if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive whole number`)
   return value
+}
+
+/** A valid PNG of about `bytes` bytes: random RGB pixels, which deflate cannot shrink. */
+function makePng(bytes: number): Buffer {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+    return c >>> 0
+  })
+  const crc32 = (data: Buffer): number => {
+    let c = 0xffffffff
+    for (const byte of data) c = crcTable[(c ^ byte) & 0xff]! ^ (c >>> 8)
+    return (c ^ 0xffffffff) >>> 0
+  }
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const head = Buffer.alloc(8)
+    head.writeUInt32BE(data.length)
+    head.write(type, 4, 'latin1')
+    const tail = Buffer.alloc(4)
+    tail.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])))
+    return Buffer.concat([head, data, tail])
+  }
+  const width = 200
+  const height = Math.ceil(bytes / (width * 3 + 1))
+  const raw = randomBytes(height * (width * 3 + 1))
+  for (let y = 0; y < height; y++) raw[y * (width * 3 + 1)] = 0
+  const ihdr = Buffer.alloc(13)
+  ihdr.writeUInt32BE(width, 0)
+  ihdr.writeUInt32BE(height, 4)
+  ihdr.set([8, 2, 0, 0, 0], 8)
+  return Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 1 })), chunk('IEND', Buffer.alloc(0))])
 }
 
 function median(values: number[]): number {
@@ -256,6 +288,34 @@ export default async function runtimeBench(args: string[]): Promise<void> {
       stdio: ['ignore', 'ignore', 'inherit'], detached: true,
     })
     cleanups.push(() => { if (sandboxM.pid) process.kill(-sandboxM.pid, 'SIGKILL') }, () => apiM.close())
+    // Routing: the same runtime on an app with a 100 KB PNG (served without PHP) and a directory index, next to
+    // its own front controller, so the three lines compare like with like.
+    const routed = mkdtempSync(join(tmpdir(), 'bench-routing-'))
+    cleanups.push(() => rmSync(routed, { recursive: true, force: true }))
+    mkdirSync(join(routed, 'public/assets'), { recursive: true })
+    mkdirSync(join(routed, 'public/dir'))
+    const hello = readFileSync(join(fixtureApp, 'public/hello.php'))
+    writeFileSync(join(routed, 'public/index.php'), hello)
+    writeFileSync(join(routed, 'public/dir/index.php'), hello)
+    const png = makePng(100 * 1024)
+    writeFileSync(join(routed, 'public/assets/image.png'), png)
+    const apiR = await RuntimeApiEmulator.start()
+    const sandboxR = apiR.spawnSandbox({ command: runtimeBootstrap, env: runtimeEnv(php, { taskRoot: routed, handler: 'public/index.php' }) })
+    cleanups.push(() => sandboxR.stop(), () => apiR.close())
+    const routedPayload = (path: string) => Buffer.from(JSON.stringify({ ...event, rawPath: path, requestContext: { ...(event.requestContext as object), http: { ...((event.requestContext as { http: object }).http), path } } }))
+    const routedRequests = { png: routedPayload('/assets/image.png'), dir: routedPayload('/dir/'), front: routedPayload('/some/route') }
+    const routedOnce = async (kind: keyof typeof routedRequests): Promise<number> => {
+      await apiR.ready()
+      const started = performance.now()
+      const result = await apiR.invoke(routedRequests[kind], { timeoutMs: 30_000 })
+      const elapsed = performance.now() - started
+      if (result.kind !== 'response') throw new Error(`routing ${kind}: ${JSON.stringify(result).slice(0, 300)}`)
+      const answer = result.json as { statusCode?: number; body?: string; isBase64Encoded?: boolean }
+      const ok = kind === 'png' ? answer.isBase64Encoded === true && Buffer.from(answer.body ?? '', 'base64').equals(png) : answer.body === 'Hello world'
+      if (answer.statusCode !== 200 || !ok) throw new Error(`routing ${kind}: unexpected answer ${JSON.stringify(answer).slice(0, 300)}`)
+      await apiR.ready()
+      return elapsed
+    }
     // The floor: Runtime API round trips alone, answered by a PHP loop using the runtime's client.
     const apiF = await RuntimeApiEmulator.start()
     const floorLoop = `namespace PhpLambda\\Runtime; require ${JSON.stringify(join(repoRoot, 'runtime/src/load.php'))};
@@ -304,6 +364,7 @@ export default async function runtimeBench(args: string[]): Promise<void> {
       await invokeOnce(apiF, 'floor')
     }
     for (let i = 0; i < 3; i++) await invokeOnce(apiB, 'spawn per request')
+    for (let i = 0; i < 50; i++) for (const kind of ['png', 'dir', 'front'] as const) await routedOnce(kind)
 
     const a: number[] = []
     const c: number[] = []
@@ -320,6 +381,9 @@ export default async function runtimeBench(args: string[]): Promise<void> {
       cm.push(await bareOnce())
     }
     for (let i = 0; i < n; i++) floor.push(await invokeOnce(apiF, 'floor'))
+    const routedTimes = { png: [] as number[], dir: [] as number[], front: [] as number[] }
+    // Each kind in a run of its own, as a warm function serving a stream of such requests.
+    for (const kind of ['png', 'dir', 'front'] as const) for (let i = 0; i < n; i++) routedTimes[kind].push(await routedOnce(kind))
     const b: number[] = []
     for (let i = 0; i < spawnN; i++) b.push(await invokeOnce(apiB, 'spawn per request'))
 
@@ -349,6 +413,9 @@ export default async function runtimeBench(args: string[]): Promise<void> {
     console.log(line('    floor: emulator + Runtime API client, no PHP run', floor))
     console.log(line('(a) behind a minimal Runtime API (fixed bytes)', m))
     console.log(line('(c) again, alternating with the line above', cm))
+    console.log(line(`(a) static ${Math.round(png.length / 1024)} KB PNG, served by the runtime (base64)`, routedTimes.png))
+    console.log(line('(a) directory index: /dir/ runs dir/index.php', routedTimes.dir))
+    console.log(line('(a) front controller of the same app: /some/route', routedTimes.front))
     console.log(`b/a = ${(mb / ma).toFixed(1)}x   (goal: >= 20x)`)
     console.log(`a/c = ${(ma / mc).toFixed(2)}x   (goal: <= 1.5x; the emulator floor alone is ${(mf / mc).toFixed(2)}x c, and a - floor = ${(ma - mf).toFixed(3)} ms)`)
     console.log(`minimal Runtime API: a/c = ${(median(m) / median(cm)).toFixed(2)}x   (the Lambda side made as cheap as it can be: what is left is the runtime and the extra process hop)`)

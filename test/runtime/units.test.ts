@@ -238,6 +238,11 @@ t.test('routing as try_files $uri $uri/ /index.php: static files, directory inde
   )
   t.equal(off[paths.indexOf('/admin/')], 'script /admin/index.php', 'directory indexes still run with static files off')
   t.equal(off[paths.indexOf('/docs/')], 'script /index.php', 'an index.html is a static file, so the front controller answers')
+  t.same(
+    runPhp(`$r = new Router($input, '/app.php', true); return [$r->route('/', '')->scriptName, $r->route('/admin/', '')->scriptName];`, root),
+    ['/app.php', '/admin/index.php'],
+    '"/" runs the front controller even when the root also has an index.php',
+  )
 })
 
 t.test('event sources are told apart by their own fields', async (t) => {
