@@ -8,6 +8,7 @@ import { createLogger } from './log.ts'
 import { EXECUTORS } from './plan/plan.ts'
 import { registerPublishCommands } from './publish/command.ts'
 import { registerReleasesCommand } from './releases/command.ts'
+import { registerSnippetsCommand } from './snippets/command.ts'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const program = new Command()
@@ -105,6 +106,7 @@ program
 
 registerPublishCommands(program)
 registerReleasesCommand(program, root)
+registerSnippetsCommand(program)
 
 async function main(): Promise<number> {
   try {
