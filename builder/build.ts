@@ -4,13 +4,15 @@ import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { loadConfig, type LoadOptions } from './config/load.ts'
-import type { Executor } from './executors/types.ts'
-import { hostExecutor } from './executors/host.ts'
-import { assembleLayer, readSidecar } from './assemble/layer.ts'
+import { EXECUTOR_CAPABILITIES, EXECUTORS } from './executors/index.ts'
+import { assembleLayer } from './assemble/layer.ts'
 import { LIMITS } from './lambda-limits.ts'
 import { seconds, type Logger } from './log.ts'
-import { sidecarPath, type ZipManifest } from './manifest.ts'
-import { plan as makePlan, type BuildPlan, type BuildRequest, type ExecutorName } from './plan/plan.ts'
+import { readSidecar, sidecarPath, type ZipManifest } from './artifact/manifest.ts'
+import { UsageError } from './errors.ts'
+import { nativeArch } from './host-libs.ts'
+import { refusal } from './plan/capabilities.ts'
+import { plan as makePlan, type BuildPlan, type BuildRequest } from './plan/plan.ts'
 import { createRunner } from './run.ts'
 import { hashFiles, sha256File } from './sources/digest.ts'
 import { mimeTablePhp } from './assemble/runtime-files.ts'
@@ -41,15 +43,17 @@ export function defaultCacheDir(root: string): string {
 }
 
 export function planOnly(root: string, request: BuildRequest, config: Omit<LoadOptions, 'root'> = {}): BuildPlan {
-  return makePlan(loadConfig({ root, ...config }), request)
+  return makePlan(loadConfig({ root, ...config }), request, { executors: EXECUTOR_CAPABILITIES, hostArch: nativeArch() })
 }
-
-const executors: Record<ExecutorName, () => Executor> = { host: hostExecutor }
 
 export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   const { log } = opts
   const t0 = performance.now()
   const plan = planOnly(opts.root, opts.request, opts.config)
+  // Refused here, before any source is fetched, when the executor cannot build the target on this machine.
+  if (!plan.buildable.ok) {
+    throw new UsageError(`--arch ${plan.arch} --executor ${plan.executor}: ${refusal(plan.buildable, plan.arch)}`, 'Use one of the executors named, or build on such a machine.')
+  }
   const cacheDir = opts.cacheDir ?? defaultCacheDir(opts.root)
   const logDir = join(cacheDir, 'logs')
   const run = createRunner(log, join(logDir, 'commands.log'))
@@ -65,7 +69,8 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
     sources.push(got)
   }
 
-  const compiled = await executors[plan.executor]().compile({ plan, sources, cacheDir, logDir, run, log })
+  const executor = await EXECUTORS[plan.executor]!.load()
+  const compiled = await executor.compile({ plan, sources, cacheDir, logDir, run, log })
 
   const a0 = performance.now()
   const assemblyKey = createHash('sha256')
@@ -76,8 +81,9 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
     .digest('hex')
     .slice(0, 32)
   const zipPath = join(opts.outDir, `${plan.artifact}.zip`)
-  const previous = readSidecar(sidecarPath(zipPath))
-  const reuse = previous?.assemblyKey === assemblyKey && existsSync(zipPath) && (await sha256File(zipPath)) === previous.zip.sha256
+  const side = readSidecar(zipPath)
+  const previous = side.state === 'ok' ? side.manifest : undefined
+  const reuse = previous !== undefined && previous.assemblyKey === assemblyKey && existsSync(zipPath) && (await sha256File(zipPath)) === previous.zip.sha256
   const assembled = reuse ? { zipPath, manifestPath: sidecarPath(zipPath), manifest: previous } : await assembleLayer({
     plan,
     stagingRoot: compiled.stagingRoot,
@@ -86,6 +92,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
     strip: compiled.strip,
     toolchain: compiled.toolchain,
     sources: sources.map((s) => s.manifest),
+    license: plan.license,
     outDir: opts.outDir,
     workDir: join(cacheDir, 'tmp'),
     assemblyKey,

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { Command, CommanderError, Option } from 'commander'
 import { FactoryError, UsageError } from './errors.ts'
 import { createLogger } from './log.ts'
-import { EXECUTORS } from './plan/plan.ts'
+import { EXECUTOR_NAMES } from './executors/index.ts'
 import { registerPublishCommands } from './publish/command.ts'
 import { registerReleasesCommand } from './releases/command.ts'
 import { registerSnippetsCommand } from './snippets/command.ts'
@@ -27,7 +27,7 @@ program
   .requiredOption('--php <version>', 'PHP minor (8.2: newest listed patch) or exact release (8.2.32)')
   .addOption(new Option('--arch <arch>', 'target architecture').choices(['x86_64', 'arm64']).default('x86_64'))
   .option('--ext <list>', 'comma-separated extensions instead of the default set (versions.yaml)', list)
-  .addOption(new Option('--executor <name>', 'where to compile').choices([...EXECUTORS]).default('host'))
+  .addOption(new Option('--executor <name>', 'where to compile').choices(EXECUTOR_NAMES).default('host'))
   .option('--out <dir>', 'output directory', 'dist')
   .option('--json', 'print one JSON object (the plan with --dry-run, else the result) on stdout')
   .option('--dry-run', 'print the plan; touch neither disk nor network')
@@ -35,19 +35,22 @@ program
   .option('--no-smoke', 'do not run the smoke test after assembling (publish refuses such a zip)')
   .option('--versions <file>', 'use another versions.yaml (e.g. to try a change)')
   .option('--recipes <dir>', 'use another recipes directory')
-  .action(async (o: { php: string; arch: string; ext?: string[]; executor: 'host'; out: string; json?: boolean; dryRun?: boolean; verbose?: boolean; versions?: string; recipes?: string; smoke: boolean }) => {
+  .action(async (o: { php: string; arch: string; ext?: string[]; executor: string; out: string; json?: boolean; dryRun?: boolean; verbose?: boolean; versions?: string; recipes?: string; smoke: boolean }) => {
     const request = { php: o.php, arch: o.arch, executor: o.executor, ...(o.ext ? { extensions: o.ext } : {}) }
     const config = { ...(o.versions ? { versionsFile: resolve(o.versions) } : {}), ...(o.recipes ? { recipesDir: resolve(o.recipes) } : {}) }
     if (o.dryRun) {
       // Only the config loader and the pure planner: no zx, no zip writer, nothing that touches disk or network.
-      const [{ loadConfig }, { plan }] = await Promise.all([import('./config/load.ts'), import('./plan/plan.ts')])
-      const p = plan(loadConfig({ root, ...config }), request)
+      const [{ loadConfig }, { plan }, { EXECUTOR_CAPABILITIES }, { nativeArch }, { refusal }] = await Promise.all([
+        import('./config/load.ts'), import('./plan/plan.ts'), import('./executors/index.ts'), import('./host-libs.ts'), import('./plan/capabilities.ts'),
+      ])
+      const p = plan(loadConfig({ root, ...config }), request, { executors: EXECUTOR_CAPABILITIES, hostArch: nativeArch() })
       if (o.json) process.stdout.write(JSON.stringify(p, null, 2) + '\n')
       else {
         process.stdout.write(`${p.layerName}: PHP ${p.php.version} ${p.arch} (${p.base.name}) via ${p.executor}\n`)
         process.stdout.write(`extensions: ${p.extensions.map((e) => e.name + (e.shared ? (e.enabled ? '(shared)' : '(shared, off)') : '')).join(' ')}\n`)
         process.stdout.write(`sources: ${p.sources.map((s) => `${s.file} sha256:${s.sha256}`).join(' ')}\n`)
         process.stdout.write(`compile key: ${p.compileKey}\n`)
+        process.stdout.write(p.buildable.ok ? `builds here: ${p.buildable.mode} (${p.executor})\n` : `not buildable here: ${refusal(p.buildable, p.arch)}\n`)
       }
       return
     }
@@ -100,7 +103,7 @@ program
     const config = loadConfig({ root })
     const newest = Object.keys(config.versions.php).sort().pop()!
     const extensions = o.all ? Object.keys(config.php.extensions) : o.ext
-    const p = plan(config, { php: o.php ?? newest, arch: 'x86_64', executor: 'host', ...(extensions ? { extensions } : {}) })
+    const p = plan(config, { php: o.php ?? newest, arch: 'x86_64', executor: 'host', ...(extensions ? { extensions } : {}) }, { executors: [], hostArch: undefined })
     process.stdout.write(p.packages[o.manager].join('\n') + '\n')
   })
 

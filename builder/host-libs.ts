@@ -1,3 +1,19 @@
+import { arch as nodeArch } from 'node:os'
+import type { Arch } from './schema/common.ts'
+
+/** Node's name for this machine's architecture → ours; undefined for architectures Lambda does not run. */
+const NODE_TO_ARCH: Record<string, Arch> = { x64: 'x86_64', arm64: 'arm64' }
+
+/** This machine's architecture in Lambda's spelling (the one place Node's names are mapped). */
+export function nativeArch(): Arch | undefined {
+  return NODE_TO_ARCH[nodeArch()]
+}
+
+/** For messages: our name, or Node's when Lambda has no such architecture. */
+export function nativeArchName(): string {
+  return nativeArch() ?? nodeArch()
+}
+
 /**
  * Where a Debian/Ubuntu machine keeps shared libraries for a target: the multiarch directories
  * first, then the cross-compiling sysroot (crossbuild-essential-*), then the legacy paths. Used by

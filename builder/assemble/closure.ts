@@ -4,7 +4,7 @@
 import { readFileSync, realpathSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { AssembleError } from '../errors.ts'
-import { readElf, type ElfInfo } from './elf.ts'
+import { readElf, type ElfInfo } from '../artifact/elf.ts'
 
 export interface ClosureInput {
   /** ELF files already in the layer: path → parsed info. */

@@ -1,19 +1,20 @@
 // Staging tree → layer zip + manifests. Lays out /opt, bundles exactly the libraries the base lacks, strips,
 // enforces the ABI gate and size limits, and writes a deterministic zip with its sidecar manifest.
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { basename, join } from 'node:path'
 import { AssembleError } from '../errors.ts'
 import { LIMITS } from '../lambda-limits.ts'
 import type { Logger } from '../log.ts'
-import { LAYER_MANIFEST_PATH, sidecarPath, type LayerManifest, type ManifestSource, type ZipManifest } from '../manifest.ts'
+import { writeJsonAtomic } from '../artifact/atomic.ts'
+import { LAYER_MANIFEST_PATH, MANIFEST_SCHEMA_VERSION, readSidecar, sidecarPath, type LayerManifest, type ManifestSource, type ZipManifest } from '../artifact/manifest.ts'
 import type { BuildPlan } from '../plan/plan.ts'
 import type { Runner } from '../run.ts'
 import { codeSha256, sha256File } from '../sources/digest.ts'
 import { checkAbi } from './abi.ts'
 import { stageRuntime } from './runtime-files.ts'
 import { resolveClosure } from './closure.ts'
-import { isElf, readElf, type ElfInfo } from './elf.ts'
+import { isElf, readElf, type ElfInfo } from '../artifact/elf.ts'
 import { collectTree, writeZip, type ZipEntry } from './zip.ts'
 
 
@@ -25,6 +26,8 @@ export interface AssembleInput {
   strip: string[]
   toolchain: Record<string, string>
   sources: ManifestSource[]
+  /** LicenseInfo the layer is published with (versions.yaml layer.license). */
+  license: string
   outDir: string
   workDir: string
   /** Recorded in the sidecar so an unchanged rebuild can reuse the zip. */
@@ -68,20 +71,30 @@ export async function assembleLayer(input: AssembleInput): Promise<AssembleResul
     const abi = checkAbi(all, plan.base.glibc)
 
     const manifest: LayerManifest = {
-      schema: 1,
+      schema: MANIFEST_SCHEMA_VERSION,
       layerName: plan.layerName,
       php: plan.php,
       arch: plan.arch,
-      base: { name: plan.base.name, image: plan.base.image, glibc: plan.base.glibc, runtime: plan.base.runtime },
+      base: {
+        name: plan.base.name,
+        image: plan.base.image,
+        glibc: plan.base.glibc,
+        runtime: plan.base.runtime,
+        libraries: plan.baseLibraries,
+        notOnLambdaHost: plan.notOnLambdaHost,
+        gconvModules: plan.base.gconvModules,
+      },
+      target: { gnuTriplet: plan.archInfo.gnuTriplet, elfMachine: plan.archInfo.elfMachine },
       executor: plan.executor,
       buildId: '',
       modules: plan.expectedModules,
-      extensions: plan.extensions.map((e) => ({ name: e.name, module: e.module, shared: e.shared, enabled: e.enabled, zend: e.zend })),
+      extensions: plan.extensions.map((e) => ({ name: e.name, module: e.module, shared: e.shared, enabled: e.enabled, zend: e.zend, ...(e.probe ? { probe: e.probe } : {}) })),
       libraries: closure.bundle.map((l) => l.name),
       sources: input.sources.map(({ origin: _where, ...s }) => s),
       configureFlags: plan.configureFlags,
       maxGlibc: abi.maxGlibc,
       unzippedBytes: 0,
+      license: input.license,
       toolchain: input.toolchain,
     }
     const entries = collectTree(tree)
@@ -101,9 +114,9 @@ export async function assembleLayer(input: AssembleInput): Promise<AssembleResul
     const manifestPath = sidecarPath(zipPath)
     const sidecar: ZipManifest = { ...manifest, sources: input.sources, ...(input.assemblyKey ? { assemblyKey: input.assemblyKey } : {}), zip: { file: basename(zipPath), bytes: zipBytes, sha256: sha, codeSha256: codeSha256(sha) } }
     // A smoke record stays valid only for the exact bytes it tested.
-    const previous = readSidecar(manifestPath)
-    if (previous?.smoke && previous.smoke.zipSha256 === sha) sidecar.smoke = previous.smoke
-    writeJsonAtomic(manifestPath, sidecar)
+    const previous = readSidecar(zipPath)
+    if (previous.state === 'ok' && previous.manifest.smoke?.zipSha256 === sha) sidecar.smoke = previous.manifest.smoke
+    await writeJsonAtomic(manifestPath, sidecar)
     return { zipPath, manifestPath, manifest: sidecar }
   } finally {
     rmSync(tree, { recursive: true, force: true })
@@ -183,18 +196,4 @@ function fixManifestSize(manifest: LayerManifest, entries: ZipEntry[]): ZipEntry
   }
   data = Buffer.from(JSON.stringify(manifest, null, 2) + '\n')
   return { path: LAYER_MANIFEST_PATH, mode: 0o100644, data }
-}
-
-export function readSidecar(path: string): ZipManifest | undefined {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as ZipManifest
-  } catch {
-    return undefined
-  }
-}
-
-export function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.tmp-${process.pid}`
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n')
-  renameSync(tmp, path)
 }

@@ -1,10 +1,10 @@
 // Deterministic zips: entries sorted by path, one fixed timestamp, modes (exec bits, symlinks) kept in the external
 // attributes, no extra timestamp fields. The same tree always gives the same bytes, so CodeSha256 only changes
 // when content does.
-import { createWriteStream, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync } from 'node:fs'
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { join } from 'node:path'
-import { pipeline } from 'node:stream/promises'
 import yazl from 'yazl'
+import { writeFileAtomic } from '../artifact/atomic.ts'
 
 export interface ZipEntry {
   /** Path inside the zip, '/'-separated, no leading slash. */
@@ -41,7 +41,7 @@ export function collectTree(root: string): ZipEntry[] {
   return out
 }
 
-/** Writes the zip to `dest` via a temp file and rename, so a reader never sees half a zip. */
+/** Writes the zip to `dest` through the atomic writer, so a reader never sees half a zip. */
 export async function writeZip(entries: ZipEntry[], dest: string, level = 9): Promise<void> {
   const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
   const zip = new yazl.ZipFile()
@@ -56,12 +56,5 @@ export async function writeZip(entries: ZipEntry[], dest: string, level = 9): Pr
     })
   }
   zip.end()
-  const tmp = `${dest}.tmp-${process.pid}`
-  try {
-    await pipeline(zip.outputStream, createWriteStream(tmp))
-    renameSync(tmp, dest)
-  } catch (e) {
-    rmSync(tmp, { force: true })
-    throw e
-  }
+  await writeFileAtomic(dest, zip.outputStream)
 }

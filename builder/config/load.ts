@@ -5,7 +5,7 @@ import { join, relative } from 'node:path'
 import semver from 'semver'
 import { ConfigError } from '../errors.ts'
 import { ARCHS, type Config, type PhpRecipe, type VersionsFile } from './types.ts'
-import { parseAndValidate } from './validate.ts'
+import { parseAndValidate } from '../schema/validate.ts'
 import { phpRecipeSchema, versionsSchema } from './schema.ts'
 
 export interface LoadOptions {
@@ -31,8 +31,9 @@ export function loadConfig(opts: LoadOptions): Config {
   const vName = relative(root, versionsPath) || versionsPath
   const pName = relative(root, phpPath) || phpPath
 
-  const versions = parseAndValidate<VersionsFile>(vName, read(versionsPath, root), versionsSchema)
-  const php = parseAndValidate<PhpRecipe>(pName, read(phpPath, root), phpRecipeSchema)
+  const error = (message: string, hint: string) => new ConfigError(message, hint)
+  const versions: VersionsFile = parseAndValidate(read(versionsPath, root), versionsSchema, { file: vName, error })
+  const php: PhpRecipe = parseAndValidate(read(phpPath, root), phpRecipeSchema, { file: pName, error })
   checkVersions(vName, versions)
   checkRecipe(pName, php, vName, versions)
 

@@ -1,180 +1,171 @@
-// JSON Schemas for versions.yaml and recipes/php.yaml. `description` on a constrained field is what the error
-// message quotes as "accepted", so keep it phrased as the accepted form.
+// versions.yaml and recipes/php.yaml: the accepted shapes, and (via Static<>) the TypeScript types the rest of the
+// builder sees. Built from the shared blocks in builder/schema/common.ts; validated by builder/schema/validate.ts.
+import {
+  ArchSchema, closed, GlibcVersion, NonEmpty, perArch, recordOf, Sha256Hex, stringEnum, StringList, Type, type Static,
+} from '../schema/common.ts'
 
-const sha256 = { type: 'string', pattern: '^[0-9a-f]{64}$', description: '64 lowercase hex characters' }
-const fingerprint = { type: 'string', pattern: '^[0-9A-F]{40}$', description: '40 uppercase hex characters' }
-const httpsUrl = { type: 'string', pattern: '^https://\\S+$', description: 'an https:// URL' }
-const phpVersion = { type: 'string', pattern: '^8\\.\\d+\\.\\d+$', description: 'a PHP version like 8.2.32' }
-const glibc = { type: 'string', pattern: '^2\\.\\d+(\\.\\d+)?$', description: 'a glibc version like "2.34"' }
-const stringList = { type: 'array', items: { type: 'string', minLength: 1 } }
-const archKeys = ['x86_64', 'arm64']
-const perArch = (value: object) => ({
-  type: 'object',
-  additionalProperties: false,
-  required: archKeys,
-  properties: Object.fromEntries(archKeys.map((a) => [a, value])),
-})
+const fingerprint = Type.String({ pattern: '^[0-9A-F]{40}$', description: '40 uppercase hex characters' })
+const httpsUrl = Type.String({ pattern: '^https://\\S+$', description: 'an https:// URL' })
+const phpVersion = Type.String({ pattern: '^8\\.\\d+\\.\\d+$', description: 'a PHP version like 8.2.32' })
 
-export const versionsSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['schema', 'base', 'archs', 'layer', 'extensions', 'regions', 'php'],
-  properties: {
-    schema: { const: 1, description: '1' },
-    base: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['name', 'image', 'runtime', 'glibc', 'libraries', 'gconvModules', 'notOnLambdaHost'],
-      properties: {
-        name: { type: 'string', minLength: 1 },
-        image: { type: 'string', minLength: 1 },
-        runtime: { type: 'string', minLength: 1 },
-        glibc,
-        libraries: perArch({ type: 'string', minLength: 1 }),
-        gconvModules: stringList,
-        notOnLambdaHost: stringList,
-      },
-    },
-    archs: perArch({
-      type: 'object',
-      additionalProperties: false,
-      required: ['gnuTriplet', 'debianArch', 'dockerPlatform', 'elfMachine', 'glibcBaseline'],
-      properties: {
-        gnuTriplet: { type: 'string' },
-        debianArch: { type: 'string' },
-        dockerPlatform: { type: 'string' },
-        elfMachine: { type: 'integer' },
-        glibcBaseline: { type: 'string', pattern: '^2\\.\\d+(\\.\\d+)?$', description: 'a glibc version like "2.17"' },
-      },
-    }),
-    layer: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['name', 'prefix', 'license'],
-      properties: {
-        name: { type: 'string', pattern: '\\{major\\}', description: 'a template using {prefix}, {major}, {minor}' },
-        prefix: perArch({ type: 'string', pattern: '^[a-z0-9-]*$', description: 'lowercase letters, digits, -' }),
-        license: { type: 'string', maxLength: 512, description: 'at most 512 characters (Lambda LicenseInfo)' },
-      },
-    },
-    extensions: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['default'],
-      properties: { default: { ...stringList, minItems: 1 } },
-    },
-    regions: {
-      type: 'array',
-      minItems: 1,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['name'],
-        properties: {
-          name: { type: 'string', pattern: '^[a-z]{2}(-[a-z]+)+-\\d$', description: 'an AWS region like eu-west-1' },
-          optIn: { type: 'boolean' },
-        },
-      },
-    },
-    php: {
-      type: 'object',
-      minProperties: 1,
-      propertyNames: { pattern: '^8\\.\\d+$', description: 'a PHP minor like "8.3"' },
-      additionalProperties: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['signers', 'releases'],
-        properties: {
-          signers: { type: 'array', minItems: 1, items: fingerprint },
-          debianSource: { type: 'string', pattern: '^[a-z0-9.+-]+$', description: 'a Debian source package name' },
-          releases: {
-            type: 'array',
-            minItems: 1,
-            items: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['version', 'sha256', 'url', 'signature'],
-              properties: { version: phpVersion, sha256, url: httpsUrl, signature: httpsUrl },
-            },
-          },
-        },
-      },
-    },
+export const PhpReleaseSchema = Type.Object({ version: phpVersion, sha256: Sha256Hex, url: httpsUrl, signature: httpsUrl }, closed)
+
+export const PhpMinorSchema = Type.Object(
+  {
+    /** GPG fingerprints (40 hex) of the release managers allowed to sign this minor's tarballs. */
+    signers: Type.Array(fingerprint, { minItems: 1 }),
+    /** Debian source package carrying this minor's upstream tarball, e.g. php8.2. */
+    debianSource: Type.Optional(Type.String({ pattern: '^[a-z0-9.+-]+$', description: 'a Debian source package name' })),
+    /** Newest first. */
+    releases: Type.Array(PhpReleaseSchema, { minItems: 1 }),
   },
-} as const
+  closed,
+)
 
-const when = {
-  type: 'object',
-  additionalProperties: false,
-  minProperties: 1,
-  properties: {
-    php: { type: 'string', minLength: 1, description: 'a semver range like ">=8.4"' },
-    arch: { enum: archKeys },
-    executor: { enum: ['host', 'docker'] },
+export const ArchInfoSchema = Type.Object(
+  {
+    gnuTriplet: Type.String(),
+    debianArch: Type.String(),
+    dockerPlatform: Type.String(),
+    elfMachine: Type.Integer(),
+    glibcBaseline: Type.String({ pattern: '^2\\.\\d+(\\.\\d+)?$', description: 'a glibc version like "2.17"' }),
   },
-}
-const packageSet = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { apt: stringList, dnf: stringList },
-}
+  closed,
+)
+
+export const RegionSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-\\d$', description: 'an AWS region like eu-west-1' }),
+    optIn: Type.Optional(Type.Boolean()),
+  },
+  closed,
+)
+
+export const BaseSchema = Type.Object(
+  {
+    name: NonEmpty,
+    image: NonEmpty,
+    runtime: NonEmpty,
+    glibc: GlibcVersion,
+    /** Per arch: a file listing the base image's library file names, relative to the project root. */
+    libraries: perArch(NonEmpty),
+    gconvModules: StringList,
+    notOnLambdaHost: StringList,
+  },
+  closed,
+)
+
+export const versionsSchema = Type.Object(
+  {
+    schema: Type.Literal(1, { description: '1' }),
+    base: BaseSchema,
+    archs: perArch(ArchInfoSchema),
+    layer: Type.Object(
+      {
+        name: Type.String({ pattern: '\\{major\\}', description: 'a template using {prefix}, {major}, {minor}' }),
+        prefix: perArch(Type.String({ pattern: '^[a-z0-9-]*$', description: 'lowercase letters, digits, -' })),
+        license: Type.String({ maxLength: 512, description: 'at most 512 characters (Lambda LicenseInfo)' }),
+      },
+      closed,
+    ),
+    extensions: Type.Object({ default: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }) }, closed),
+    regions: Type.Array(RegionSchema, { minItems: 1 }),
+    php: recordOf(PhpMinorSchema, { pattern: '^8\\.\\d+$', description: 'a PHP minor like "8.3"' }, { minProperties: 1 }),
+  },
+  closed,
+)
+
+/** Executor names a recipe may key on (`when.executor`); a test checks the registry (builder/executors/index.ts) against it. */
+export const WHEN_EXECUTORS = ["host", "docker"] as const
+
+/** A condition on the build target; every given key must match. */
+export const WhenSchema = Type.Object(
+  {
+    /** semver range over the PHP version, e.g. ">=8.5" */
+    php: Type.Optional(Type.String({ minLength: 1, description: 'a semver range like ">=8.4"' })),
+    arch: Type.Optional(ArchSchema),
+    executor: Type.Optional(stringEnum(WHEN_EXECUTORS)),
+  },
+  { ...closed, minProperties: 1 },
+)
+
+export const PackageSetSchema = Type.Object({ apt: Type.Optional(StringList), dnf: Type.Optional(StringList) }, closed)
+
+export const ProbeSchema = Type.Object(
+  {
+    /** PHP code run with `php -r`; its output must equal `expect`. */
+    code: Type.String({ minLength: 1 }),
+    expect: Type.String(),
+  },
+  closed,
+)
+
 const extensionFields = {
-  module: { type: 'string', minLength: 1 },
-  flags: { type: 'array', items: { type: 'string', pattern: '^--(enable|with|disable|without)-', description: 'a configure flag like --enable-foo' } },
-  shared: { type: 'boolean' },
-  enabled: { type: 'boolean' },
-  zend: { type: 'boolean' },
-  requires: stringList,
-  packages: packageSet,
-  ini: stringList,
-  probe: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['code', 'expect'],
-    properties: { code: { type: 'string', minLength: 1 }, expect: { type: 'string' } },
-  },
+  /** Name as `php -m` prints it; defaults to the recipe name. */
+  module: Type.Optional(Type.String({ minLength: 1 })),
+  /** configure flags that enable it (for shared builds, use the =shared form). */
+  flags: Type.Optional(Type.Array(Type.String({ pattern: '^--(enable|with|disable|without)-', description: 'a configure flag like --enable-foo' }))),
+  /** Built as a loadable .so. */
+  shared: Type.Optional(Type.Boolean()),
+  /** Loaded by the layer's ini (only meaningful for shared extensions). */
+  enabled: Type.Optional(Type.Boolean()),
+  /** A zend_extension (opcache). */
+  zend: Type.Optional(Type.Boolean()),
+  /** Other extensions this one needs built too. */
+  requires: Type.Optional(StringList),
+  packages: Type.Optional(PackageSetSchema),
+  /** ini lines written to conf.d when the extension is enabled. */
+  ini: Type.Optional(StringList),
+  probe: Type.Optional(ProbeSchema),
 }
+export const ExtensionFieldsSchema = Type.Object(extensionFields, closed)
 
-export const phpRecipeSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['builtinModules', 'runtimeRequires', 'configure', 'packages', 'glibcPins', 'newGlibcConfigureEnv', 'ini', 'extensions'],
-  properties: {
-    builtinModules: stringList,
-    runtimeRequires: stringList,
-    configure: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['flags', 'env'],
-      properties: {
-        flags: { type: 'array', items: { type: 'string', pattern: '^--', description: 'a configure flag starting with --' } },
-        env: { type: 'object', additionalProperties: { type: 'string' } },
-      },
-    },
-    packages: packageSet,
-    glibcPins: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'a C symbol name' } },
-    newGlibcConfigureEnv: { type: 'object', additionalProperties: { type: 'string' } },
-    ini: stringList,
-    extensions: {
-      type: 'object',
-      minProperties: 1,
-      propertyNames: { pattern: '^[a-z][a-z0-9_]*$', description: 'a lowercase extension name' },
-      additionalProperties: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          ...extensionFields,
-          overrides: {
-            type: 'array',
-            items: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['when', 'set'],
-              properties: { when, set: { type: 'object', additionalProperties: false, properties: extensionFields } },
-            },
-          },
-        },
-      },
-    },
+export const ExtensionRecipeSchema = Type.Object(
+  {
+    ...extensionFields,
+    /** Keyed differences: the first matching override's fields replace the base fields. */
+    overrides: Type.Optional(Type.Array(Type.Object({ when: WhenSchema, set: ExtensionFieldsSchema }, closed))),
   },
-} as const
+  closed,
+)
+
+export const phpRecipeSchema = Type.Object(
+  {
+    /** Modules every build has whatever the flags (php -m names). */
+    builtinModules: StringList,
+    /** Extensions the runtime bootstrap needs; always built. */
+    runtimeRequires: StringList,
+    configure: Type.Object(
+      {
+        flags: Type.Array(Type.String({ pattern: '^--', description: 'a configure flag starting with --' })),
+        env: recordOf(Type.String()),
+      },
+      closed,
+    ),
+    /** Build toolchain packages every compile needs. */
+    packages: PackageSetSchema,
+    /**
+     * Symbols whose newest glibc version is above the base's ceiling, pinned to the arch's baseline version when the
+     * toolchain's glibc is newer than the base's (host builds on Debian bookworm).
+     */
+    glibcPins: Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'a C symbol name' })),
+    /** configure cache variables forced on toolchains with a newer glibc, so PHP does not pick functions the base lacks. */
+    newGlibcConfigureEnv: recordOf(Type.String()),
+    /** The ini every layer ships (/opt/php/etc/php.ini). */
+    ini: StringList,
+    extensions: recordOf(ExtensionRecipeSchema, { pattern: '^[a-z][a-z0-9_]*$', description: 'a lowercase extension name' }, { minProperties: 1 }),
+  },
+  closed,
+)
+
+export type VersionsFile = Static<typeof versionsSchema>
+export type PhpMinorInfo = Static<typeof PhpMinorSchema>
+export type PhpRelease = Static<typeof PhpReleaseSchema>
+export type ArchInfo = Static<typeof ArchInfoSchema>
+export type Region = Static<typeof RegionSchema>
+export type When = Static<typeof WhenSchema>
+export type PackageSet = Static<typeof PackageSetSchema>
+export type Probe = Static<typeof ProbeSchema>
+export type ExtensionFields = Static<typeof ExtensionFieldsSchema>
+export type ExtensionRecipe = Static<typeof ExtensionRecipeSchema>
+export type PhpRecipe = Static<typeof phpRecipeSchema>

@@ -2,25 +2,20 @@
 // already carries the glibc pins a newer host glibc needs; the ABI gate in assembly proves they worked.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
-import { arch as hostArch } from 'node:os'
 import { join } from 'node:path'
-import { BuildError, UsageError } from '../errors.ts'
+import { BuildError } from '../errors.ts'
 import { seconds } from '../log.ts'
 import { COMPILE_STEPS } from '../plan/compile-script.ts'
 import type { CompileContext, CompileResult, Executor } from './types.ts'
 import { debianLibDirs } from '../host-libs.ts'
-
-const NODE_TO_ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'arm64' }
 
 export function hostExecutor(): Executor {
   return {
     name: 'host',
     async compile(ctx: CompileContext): Promise<CompileResult> {
       const { plan, run, log } = ctx
-      const native = NODE_TO_ARCH[hostArch()] ?? hostArch()
-      if (native !== plan.arch) {
-        throw new UsageError(`--arch ${plan.arch} cannot be built by the host executor on this ${native} machine; accepted here: --arch ${native}`)
-      }
+      // Which targets this executor builds where is declared in executors/index.ts and decided by the planner.
+      if (!plan.buildable.ok) throw new BuildError(`the plan says the host executor cannot build this target: ${plan.buildable.reason}`)
       const missing = await missingPackages(ctx, plan.packages.apt)
       if (missing.length) {
         throw new BuildError(`build packages not installed: ${missing.join(' ')}`, 'Run scripts/setup-host.sh (it installs everything the recipes name).')

@@ -2,20 +2,27 @@
 // instantly anywhere and CI can derive its matrix from it.
 import { createHash } from 'node:crypto'
 import type { Arch, Config } from '../config/types.ts'
+import { UsageError } from '../errors.ts'
+import { buildability, type Buildability, type ExecutorCapabilities } from './capabilities.ts'
 import { planExtensions, type PlannedExtension } from './extensions.ts'
 import { layerName } from './naming.ts'
 import { resolveArch, resolvePhp } from './resolve.ts'
 import { renderCompileScript } from './compile-script.ts'
-
-export const EXECUTORS = ['host'] as const
-export type ExecutorName = (typeof EXECUTORS)[number]
 
 export interface BuildRequest {
   php: string
   arch: string
   /** undefined → the default set from versions.yaml */
   extensions?: string[]
-  executor: ExecutorName
+  /** A name from the executor registry (builder/executors/index.ts). */
+  executor: string
+}
+
+/** What the planner knows about the machine and the executors, passed in so planning stays pure. */
+export interface PlanEnvironment {
+  executors: readonly ExecutorCapabilities[]
+  /** This machine's architecture (undefined: one Lambda does not run). */
+  hostArch: Arch | undefined
 }
 
 export interface SourceSpec {
@@ -36,8 +43,12 @@ export interface BuildPlan {
   arch: Arch
   archInfo: Config['versions']['archs'][Arch]
   base: Config['versions']['base']
-  executor: ExecutorName
+  executor: string
+  /** Whether the executor can build this target on this machine (and how), decided from its declared capabilities. */
+  buildable: Buildability
   layerName: string
+  /** LicenseInfo the layer is published with. */
+  license: string
   /** File stem for dist outputs, e.g. php-82-8.2.32-x86_64 */
   artifact: string
   extensions: PlannedExtension[]
@@ -60,12 +71,16 @@ export interface BuildPlan {
 const sortCi = (a: string, b: string) => a.toLowerCase().localeCompare(b.toLowerCase())
 const uniqSorted = (xs: string[]) => [...new Set(xs)].sort()
 
-export function plan(config: Config, req: BuildRequest): BuildPlan {
+export function plan(config: Config, req: BuildRequest, env: PlanEnvironment): BuildPlan {
   const { versions, php: recipe } = config
   const { minor, release } = resolvePhp(versions, req.php)
   const arch = resolveArch(req.arch)
   const archInfo = versions.archs[arch]
   const target = { php: release.version, arch, executor: req.executor }
+  if (req.extensions !== undefined && req.extensions.length === 0) {
+    // An empty --ext would silently plan a layer with only what the runtime needs.
+    throw new UsageError(`--ext is empty; accepted: a comma-separated list of ${Object.keys(recipe.extensions).sort().join(', ')}`, 'Leave --ext out for the default set (versions.yaml extensions.default).')
+  }
   const requested = req.extensions ?? versions.extensions.default
   const extensions = planExtensions(recipe, requested, target)
 
@@ -125,7 +140,9 @@ export function plan(config: Config, req: BuildRequest): BuildPlan {
     archInfo,
     base: versions.base,
     executor: req.executor,
+    buildable: buildability(env.executors, { executor: req.executor, arch, base: versions.base.name }, env.hostArch),
     layerName: layerName(versions.layer, minor, arch),
+    license: versions.layer.license,
     artifact: `${layerName(versions.layer, minor, arch)}-${release.version}-${arch}`,
     extensions,
     expectedModules,

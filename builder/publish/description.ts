@@ -1,10 +1,10 @@
 // The PublishLayerVersion fields derived from a manifest. The description must carry the exact PHP version and the
 // build id (the content hash of every build input), so a consumer looking at a layer version in the console can tell
 // which build it holds. It is never truncated: an over-long description is an error, not a silent loss of the id.
-import type { ZipManifest } from '../manifest.ts'
+import type { ZipManifest } from '../artifact/manifest.ts'
 import type { LayerVersionFields } from './limits.ts'
 
-export function layerDescription(m: Pick<ZipManifest, 'php' | 'arch' | 'base' | 'buildId'>): string {
+export function layerDescription(m: Pick<ZipManifest, 'php' | 'arch' | 'buildId'> & { base: Partial<ZipManifest['base']> & { runtime: string } }): string {
   return `PHP ${m.php.version} for ${m.base.runtime} (${m.arch}), build ${m.buildId}`
 }
 

@@ -3,100 +3,28 @@
 //       "regions": { "<region>": { arn, version, php, buildId, codeSha256, zipBytes, unzippedBytes, publishedAt } } } } }
 // Keys are sorted on every write so the file diffs cleanly, and every write is temp file + fsync + rename so a reader
 // (or a publisher killed mid-run) never sees half a file.
-import { randomBytes } from 'node:crypto'
-import { open, readFile, rename, unlink } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
-import { Ajv } from 'ajv'
+import { readFile } from 'node:fs/promises'
+import { basename } from 'node:path'
 import lockfile from 'proper-lockfile'
+import { writeFileAtomic } from '../artifact/atomic.ts'
+import { LayersFileSchema, type LayerEntry, type LayerRegionEntry, type LayersFile } from '../artifact/schema.ts'
 import { PublishError } from '../errors.ts'
-import type { Arch } from '../manifest.ts'
-import { pointerToPath } from '../config/validate.ts'
+import type { Arch } from '../schema/common.ts'
+import { parseAndValidate } from '../schema/validate.ts'
 
-export interface LayerRegionEntry {
-  /** Full layer version ARN, what a function's Layers list takes. */
-  arn: string
-  version: number
-  /** Exact PHP version, e.g. 8.3.14. */
-  php: string
-  buildId: string
-  /** base64 sha256 of the zip, as Lambda reports it. */
-  codeSha256: string
-  /** Zip size as Lambda stored it (CodeSize). */
-  zipBytes: number
-  unzippedBytes: number
-  /** Lambda's CreatedDate for the version (so reusing a version never changes the file). */
-  publishedAt: string
-}
-
-export interface LayerEntry {
-  /** PHP minor, e.g. 8.3. */
-  php: string
-  arch: Arch
-  regions: Record<string, LayerRegionEntry>
-}
-
-export interface LayersFile {
-  schema: 1
-  layers: Record<string, LayerEntry>
-}
-
-const regionEntrySchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['arn', 'version', 'php', 'buildId', 'codeSha256', 'zipBytes', 'unzippedBytes', 'publishedAt'],
-  properties: {
-    arn: { type: 'string', pattern: '^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\\d{12}:layer:[A-Za-z0-9_-]+:\\d+$' },
-    version: { type: 'integer', minimum: 1 },
-    php: { type: 'string', pattern: '^\\d+\\.\\d+\\.\\d+' },
-    buildId: { type: 'string' },
-    codeSha256: { type: 'string', minLength: 1 },
-    zipBytes: { type: 'integer', minimum: 0 },
-    unzippedBytes: { type: 'integer', minimum: 0 },
-    publishedAt: { type: 'string', minLength: 1 },
-  },
-}
-
-export const layersFileSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['schema', 'layers'],
-  properties: {
-    schema: { const: 1 },
-    layers: {
-      type: 'object',
-      additionalProperties: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['php', 'arch', 'regions'],
-        properties: {
-          php: { type: 'string', pattern: '^\\d+\\.\\d+$' },
-          arch: { enum: ['x86_64', 'arm64'] },
-          regions: { type: 'object', additionalProperties: regionEntrySchema },
-        },
-      },
-    },
-  },
-}
-
-const validate = new Ajv({ allErrors: false, strict: false }).compile<LayersFile>(layersFileSchema)
+export type { LayerEntry, LayerRegionEntry, LayersFile }
+export { LayersFileSchema as layersFileSchema }
 
 export function emptyLayersFile(): LayersFile {
   return { schema: 1, layers: {} }
 }
 
 export function parseLayersFile(text: string, name: string): LayersFile {
-  let data: unknown
-  try {
-    data = JSON.parse(text)
-  } catch (e) {
-    throw new PublishError(`${name}: not valid JSON (${(e as Error).message})`, `Restore ${name} from git; it is only ever written whole.`)
-  }
-  if (!validate(data)) {
-    const err = validate.errors?.[0]
-    const at = pointerToPath(err?.instancePath ?? '') || '(top level)'
-    throw new PublishError(`${name}: ${at} ${err?.message ?? 'is invalid'}`, `Restore ${name} from git or fix the entry by hand.`)
-  }
-  return data
+  return parseAndValidate(text, LayersFileSchema, {
+    file: name,
+    error: (message, hint) => new PublishError(message, hint),
+    hint: () => `Restore ${name} from git or fix the entry by hand; it is only ever written whole.`,
+  })
 }
 
 function sortKeys<T>(record: Record<string, T>): Record<string, T> {
@@ -150,27 +78,6 @@ export async function readLayersFile(path: string): Promise<LayersFile> {
     throw new PublishError(`cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`)
   }
   return parseLayersFile(text, basename(path))
-}
-
-/** Writes via a temp file in the same directory, fsynced, then renamed over the target (atomic on POSIX). */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
-  const fh = await open(tmp, 'w', 0o644)
-  try {
-    await fh.writeFile(text, 'utf8')
-    await fh.sync()
-  } catch (e) {
-    await fh.close()
-    await unlink(tmp).catch(() => undefined)
-    throw e
-  }
-  await fh.close()
-  try {
-    await rename(tmp, path)
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined)
-    throw e
-  }
 }
 
 /**

@@ -1,7 +1,7 @@
 // Pure checks deciding whether a zip may be published: the sidecar must describe exactly these bytes, a smoke run
 // must have passed against exactly these bytes, and the layer inside must be the one the sidecar describes.
 import { PublishError } from '../errors.ts'
-import type { LayerManifest, ZipManifest } from '../manifest.ts'
+import type { LayerManifest, ZipManifest } from '../artifact/manifest.ts'
 
 export const AL2023 = 'provided.al2023'
 

@@ -3,9 +3,9 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
-import yauzl from 'yauzl'
+import { readZipEntry } from '../artifact/zip-read.ts'
 import { PublishError, UsageError } from '../errors.ts'
-import { LAYER_MANIFEST_PATH, sidecarPath, type ZipManifest } from '../manifest.ts'
+import { LAYER_MANIFEST_PATH, sidecarPath, type ZipManifest } from '../artifact/manifest.ts'
 import { checkInnerManifest, verifySidecar, type ZipFacts } from './verify.ts'
 
 export interface PublishableZip {
@@ -18,24 +18,6 @@ export interface PublishableZip {
 export function zipFacts(bytes: Buffer): ZipFacts {
   const digest = createHash('sha256').update(bytes).digest()
   return { sha256: digest.toString('hex'), codeSha256: digest.toString('base64'), bytes: bytes.length }
-}
-
-/** Reads one small entry of a zip held in memory; undefined when absent. */
-export async function readZipEntry(bytes: Buffer, name: string, maxBytes = 4 * 1024 * 1024): Promise<Buffer | undefined> {
-  const zip = await yauzl.fromBufferPromise(bytes, { lazyEntries: true })
-  try {
-    for await (const entry of zip.eachEntry()) {
-      if (entry.fileName !== name) continue
-      if (entry.uncompressedSize > maxBytes) throw new Error(`${name} is ${entry.uncompressedSize} bytes, over ${maxBytes}`)
-      const stream = await zip.openReadStreamPromise(entry)
-      const chunks: Buffer[] = []
-      for await (const chunk of stream) chunks.push(chunk as Buffer)
-      return Buffer.concat(chunks)
-    }
-    return undefined
-  } finally {
-    zip.close()
-  }
 }
 
 export async function loadPublishableZip(zipPath: string, opts: { allowNonAl2023?: boolean } = {}): Promise<PublishableZip> {
@@ -71,7 +53,7 @@ export async function loadPublishableZip(zipPath: string, opts: { allowNonAl2023
   try {
     inner = await readZipEntry(bytes, LAYER_MANIFEST_PATH)
   } catch (e) {
-    throw new PublishError(`${zipName}: not a readable zip (${(e as Error).message})`)
+    throw new PublishError(`${zipName}: ${(e as Error).message}`)
   }
   if (inner === undefined) {
     throw new PublishError(`${zipName} has no ${LAYER_MANIFEST_PATH} inside; it is not a layer built by this factory`, 'Rebuild it with npm run build.')

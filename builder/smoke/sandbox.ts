@@ -4,8 +4,8 @@
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
-import type { Arch } from '../manifest.ts'
-import { readElf } from '../assemble/elf.ts'
+import type { Arch } from '../schema/common.ts'
+import { readElf } from '../artifact/elf.ts'
 
 /** Lambda's library search order: the base's directories come before the layer's /opt/lib. */
 export const LAMBDA_LD_LIBRARY_PATH = '/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib'

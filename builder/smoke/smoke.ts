@@ -1,20 +1,18 @@
 // `npm run smoke -- <zip>`: runs a layer the way Lambda runs it and records the outcome in the zip's sidecar
 // manifest. Publishing refuses a zip without a passing record for its exact sha256.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { arch as hostArch, release, tmpdir } from 'node:os'
+import { release, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadConfig } from '../config/load.ts'
-import { compareVersions, isElf, maxGlibc, readElf } from '../assemble/elf.ts'
-import { readSidecar, writeJsonAtomic } from '../assemble/layer.ts'
+import { writeJsonAtomic } from '../artifact/atomic.ts'
+import { glibcOffenders, glibcReport } from '../artifact/elf.ts'
 import { LIMITS } from '../lambda-limits.ts'
 import { SmokeError } from '../errors.ts'
 import { seconds, type Logger } from '../log.ts'
-import { sidecarPath, type SmokeCheck, type SmokeRecord, type ZipManifest } from '../manifest.ts'
-import { planExtensions } from '../plan/extensions.ts'
+import { readSidecar, sidecarPath, type SmokeCheck, type SmokeRecord, type ZipManifest } from '../artifact/manifest.ts'
 import { createRunner, type Runner } from '../run.ts'
 import { hashFiles, sha256File } from '../sources/digest.ts'
 import { prepareBaseLibs, sandboxArgv, type SandboxSpec } from './sandbox.ts'
-import { debianLibDirs } from '../host-libs.ts'
+import { debianLibDirs, nativeArch, nativeArchName } from '../host-libs.ts'
 import { startTlsServer } from './tls.ts'
 import { unpackZip } from './unpack.ts'
 import { eventChecks, type EventChecks } from './events.ts'
@@ -28,9 +26,12 @@ export interface SmokeOptions {
   mountCaBundle?: boolean
 }
 
-/** Hash of everything that decides what the smoke test checks: this folder (code, event fixtures) and the recipes' probes. */
+/**
+ * Hash of everything that decides how the smoke test checks: this folder (code, event fixtures). What it checks
+ * (modules, probes, base libraries) comes from the manifest inside the zip, which the zip's sha256 already covers.
+ */
 export function smokeSuiteId(root: string): string {
-  return hashFiles(root, ['builder/smoke', 'recipes/php.yaml']).slice(0, 16)
+  return hashFiles(root, ['builder/smoke']).slice(0, 16)
 }
 
 /** A passing record from the same suite for these exact bytes makes running again pointless. */
@@ -54,22 +55,19 @@ interface Check {
   fn: () => Promise<string | void>
 }
 
-const NATIVE: Record<string, string> = { x64: 'x86_64', arm64: 'arm64' }
-
 export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
   const { log } = opts
   const manifestPath = sidecarPath(opts.zipPath)
   if (!existsSync(opts.zipPath)) throw new SmokeError(`${opts.zipPath}: no such zip`, 'Build one with npm run build.')
-  const manifest = readSidecar(manifestPath)
-  if (!manifest?.zip) throw new SmokeError(`${manifestPath}: missing or unreadable manifest beside the zip`, 'Smoke-test zips written by npm run build.')
+  const side = readSidecar(opts.zipPath)
+  if (side.state !== 'ok') throw new SmokeError(side.state === 'absent' ? `${manifestPath}: missing manifest beside the zip` : side.reason, 'Smoke-test zips written by npm run build.')
+  const manifest = side.manifest
   const sha = await sha256File(opts.zipPath)
   if (sha !== manifest.zip.sha256) {
     throw new SmokeError(`${opts.zipPath}: sha256 ${sha} differs from its manifest (${manifest.zip.sha256})`, 'The zip was changed after the build; rebuild it.')
   }
-  const config = loadConfig({ root: opts.root })
-  const archInfo = config.versions.archs[manifest.arch]
-  if (NATIVE[hostArch()] !== manifest.arch) {
-    throw new SmokeError(`${manifest.arch} layer cannot run on this ${NATIVE[hostArch()] ?? hostArch()} machine yet`, 'Run the smoke test on a machine of the layer\'s architecture.')
+  if (nativeArch() !== manifest.arch) {
+    throw new SmokeError(`${manifest.arch} layer cannot run on this ${nativeArchName()} machine yet`, 'Run the smoke test on a machine of the layer\'s architecture.')
   }
 
   const run = createRunner(log)
@@ -79,13 +77,13 @@ export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
   try {
     const layerDir = join(work, 'opt')
     const entries = await unpackZip(opts.zipPath, layerDir)
-    const baseLibDir = prepareBaseLibs(opts.cacheDir, manifest.arch, config.baseLibraries[manifest.arch], debianLibDirs(archInfo.gnuTriplet), config.versions.base.gconvModules)
+    const baseLibDir = prepareBaseLibs(opts.cacheDir, manifest.arch, manifest.base.libraries, debianLibDirs(manifest.target.gnuTriplet), manifest.base.gconvModules)
     const task = makeTask(work, 'task', {})
     const sandbox = (taskDir = task): SandboxSpec => ({
       layerDir,
       taskDir,
       baseLibDir,
-      gnuTriplet: archInfo.gnuTriplet,
+      gnuTriplet: manifest.target.gnuTriplet,
       ...(opts.mountCaBundle === false ? {} : { caBundle: tls.caFile }),
     })
     const exec = (cmd: string[], spec: SandboxSpec = sandbox(), env: Record<string, string> = {}) => run(sandboxArgv({ ...spec, env: { ...spec.env, ...env } }, cmd))
@@ -96,8 +94,6 @@ export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
     }
 
     events = eventChecks({ run, sandbox: sandbox(), work })
-    const target = { php: manifest.php.version, arch: manifest.arch, executor: manifest.executor }
-    const planned = planExtensions(config.php, manifest.extensions.map((e) => e.name), target)
     const off = manifest.extensions.filter((e) => e.shared && !e.enabled)
     const taskWithOff = makeTask(work, 'task-off', { 'php/conf.d/50-smoke.ini': off.map((e) => `${e.zend ? 'zend_extension' : 'extension'}=${e.name}`).join('\n') + '\n' })
 
@@ -126,15 +122,10 @@ export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
       {
         name: `ABI: no ELF file needs GLIBC > ${manifest.base.glibc}`,
         fn: async () => {
-          let highest = '0'
-          for (const e of entries) {
-            if (!isElf(e.data)) continue
-            const m = maxGlibc(readElf(e.data))
-            if (!m) continue
-            if (compareVersions(m.version, manifest.base.glibc) > 0) throw new Error(`${e.path} needs GLIBC_${m.version} (${m.symbols.slice(0, 3).join(', ')})`)
-            if (compareVersions(m.version, highest) > 0) highest = m.version
-          }
-          return `highest GLIBC_${highest}`
+          const report = glibcReport(entries.map((e) => [e.path, e.data]))
+          const offenders = glibcOffenders(report, manifest.base.glibc)
+          if (offenders.length) throw new Error(offenders.join('; '))
+          return `highest GLIBC_${report.maxGlibc}`
         },
       },
       {
@@ -173,7 +164,7 @@ export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
           if (missing.length) throw new Error(`not loaded: ${missing.map((e) => e.name).join(', ')}`)
         },
       },
-      ...planned
+      ...manifest.extensions
         .filter((e) => e.probe)
         .map((e): Check => ({
           name: `probe ${e.name}`,
@@ -224,11 +215,11 @@ export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
       passed: results.every((r) => r.passed),
       at: new Date().toISOString(),
       suite: smokeSuiteId(opts.root),
-      toolchain: { sandbox: bw.stdout.trim(), kernel: release(), host: `${NATIVE[hostArch()] ?? hostArch()}` },
+      toolchain: { sandbox: bw.stdout.trim(), kernel: release(), host: nativeArchName() },
       checks: results,
     }
     const updated: ZipManifest = { ...manifest, smoke: record }
-    writeJsonAtomic(manifestPath, updated)
+    await writeJsonAtomic(manifestPath, updated)
     const failed = results.filter((r) => !r.passed)
     log.info(`${results.length - failed.length} passed, ${failed.length} failed`)
     if (failed.length) {

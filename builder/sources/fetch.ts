@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, copyFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SourceError } from '../errors.ts'
-import type { ManifestSource } from '../manifest.ts'
+import type { ManifestSource } from '../artifact/manifest.ts'
 import type { SourceSpec } from '../plan/plan.ts'
 import type { Runner } from '../run.ts'
 import { sha256File } from './digest.ts'

@@ -6,25 +6,26 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../../builder/config/load.ts'
-import { compareVersions, isElf, maxGlibc, readElf } from '../../builder/assemble/elf.ts'
-import type { ZipManifest } from '../../builder/manifest.ts'
+import { compareVersions, isElf, maxGlibc, readElf } from '../../builder/artifact/elf.ts'
+import type { ZipManifest } from '../../builder/artifact/manifest.ts'
 import { codeSha256 } from '../../builder/sources/digest.ts'
 import { prepareBaseLibs, sandboxArgv } from '../../builder/smoke/sandbox.ts'
 import { debianLibDirs } from '../../builder/host-libs.ts'
-import { readZip, writeEntries } from '../../builder/smoke/unpack.ts'
+import { readZip } from '../../builder/artifact/zip-read.ts'
+import { writeEntries } from '../../builder/smoke/unpack.ts'
 import { modules as phpModules } from '../../builder/smoke/smoke.ts'
 import { npmRun, projectRoot } from '../support/cli.ts'
-import { testLayer } from '../support/layer.ts'
+import { DEFAULT_LAYER, ensureLayer, testCacheDir } from '../support/layer.ts'
 
 const config = loadConfig({ root: projectRoot })
-// Built once for all end-to-end tests by test/setup/build-layer.ts with the README's command.
-const { run: build, result } = testLayer()
+// Built once per test run for all end-to-end tests (test/support/layer.ts), with the README's command.
+const { run: build, result, outDir } = await ensureLayer(DEFAULT_LAYER)
 const manifest = JSON.parse(readFileSync(result.manifest, 'utf8')) as ZipManifest
 const entries = await readZip(result.zip)
 const byPath = new Map(entries.map((e) => [e.path, e]))
 
 t.test('--json reports the artifact', async (t) => {
-  t.equal(result.zip, join(projectRoot, 'dist', 'php-82-8.2.32-x86_64.zip'))
+  t.equal(result.zip, join(outDir, 'php-82-8.2.32-x86_64.zip'))
   t.equal(result.php, '8.2.32')
   t.equal(result.arch, 'x86_64')
   t.equal(result.sha256, manifest.zip.sha256)
@@ -90,7 +91,7 @@ writeEntries(entries, layer)
 const task = mkdtempSync(join(tmpdir(), 'task-'))
 mkdirSync(join(task, 'public'))
 writeFileSync(join(task, 'public', 'index.php'), '<?php echo "Hello from ", PHP_SAPI, " ", PHP_VERSION;\n')
-const baseLibDir = prepareBaseLibs(join(projectRoot, '.cache'), 'x86_64', config.baseLibraries.x86_64, debianLibDirs('x86_64-linux-gnu'), config.versions.base.gconvModules)
+const baseLibDir = prepareBaseLibs(testCacheDir(), 'x86_64', config.baseLibraries.x86_64, debianLibDirs('x86_64-linux-gnu'), config.versions.base.gconvModules)
 const inSandbox = (cmd: string[], env: Record<string, string> = {}) => {
   const argv = sandboxArgv({ layerDir: layer, taskDir: task, baseLibDir, gnuTriplet: 'x86_64-linux-gnu', env: { LD_LIBRARY_PATH: '/opt/lib', ...env } }, cmd)
   return spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' })

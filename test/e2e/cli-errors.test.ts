@@ -6,10 +6,15 @@ import { join } from 'node:path'
 import { loadConfig } from '../../builder/config/load.ts'
 import { createLogger } from '../../builder/log.ts'
 import { plan } from '../../builder/plan/plan.ts'
+import { EXECUTOR_CAPABILITIES } from '../../builder/executors/index.ts'
+
 import { createRunner } from '../../builder/run.ts'
 import { fetchSource } from '../../builder/sources/fetch.ts'
 import { debianMirror } from '../../builder/sources/mirrors.ts'
 import { npmRun, projectRoot } from '../support/cli.ts'
+
+/** The planner's view of an x86_64 machine with the registered executors. */
+const env = { executors: EXECUTOR_CAPABILITIES, hostArch: 'x86_64' as const }
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), p))
 
@@ -37,6 +42,23 @@ t.test('unknown extension', async (t) => {
   expectRefusal(t, ['--php', '8.2', '--ext', 'nosuch'], 2, /^error: --ext nosuch: unknown extension; accepted: bcmath,/)
 })
 
+t.test('an empty --ext is refused, not planned as a layer with only the runtime\'s needs', async (t) => {
+  expectRefusal(t, ['--php', '8.2', '--ext', ''], 2, /^error: --ext is empty; accepted: a comma-separated list of bcmath, /)
+})
+
+t.test('a target the executor cannot build on this machine is refused before anything is fetched', async (t) => {
+  // Until an executor declares arm64 on x86_64 (cross or emulated), the host executor builds only its own arch.
+  const cache = join(tmp('cache-'), 'c')
+  expectRefusal(
+    t,
+    ['--php', '8.2.32', '--arch', 'arm64', '--executor', 'host'],
+    2,
+    /^error: --arch arm64 --executor host: the host executor cannot build arm64 on this x86_64 machine \(it builds x86_64 here\); arm64 is built by: .*--executor host on an arm64 machine \(native\)/,
+    { PHP_LAYER_CACHE: cache },
+  )
+  t.notOk(existsSync(cache), 'no cache written: nothing fetched, nothing logged')
+})
+
 t.test('a versions.yaml with a bad sha256', async (t) => {
   const dir = tmp('cfg-')
   const text = readFileSync(join(projectRoot, 'versions.yaml'), 'utf8').replace(/sha256: e02aa173c236\w+/, 'sha256: not-a-digest')
@@ -56,7 +78,7 @@ t.test('a tampered cached tarball', async (t) => {
   // Fill a private cache through the real Debian mirror, then corrupt the cached file.
   const cacheRoot = tmp('cache-')
   const config = loadConfig({ root: projectRoot })
-  const p = plan(config, { php: '8.2.32', arch: 'x86_64', executor: 'host' })
+  const p = plan(config, { php: '8.2.32', arch: 'x86_64', executor: 'host' }, env)
   const run = createRunner(createLogger({ quiet: true }))
   const got = await fetchSource(p.sources[0]!, { cacheDir: cacheRoot, keysDir: join(projectRoot, 'recipes', 'keys'), mirrors: [debianMirror(run)], run })
   appendFileSync(got.path, 'tampered')

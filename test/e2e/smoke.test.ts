@@ -7,17 +7,17 @@ import { basename, join } from 'node:path'
 import { writeZip, type ZipEntry } from '../../builder/assemble/zip.ts'
 import { SmokeError } from '../../builder/errors.ts'
 import { createLogger } from '../../builder/log.ts'
-import { sidecarPath, type ZipManifest } from '../../builder/manifest.ts'
+import { sidecarPath, type ZipManifest } from '../../builder/artifact/manifest.ts'
 import { codeSha256, sha256File } from '../../builder/sources/digest.ts'
 import { smoke } from '../../builder/smoke/smoke.ts'
-import { readZip } from '../../builder/smoke/unpack.ts'
+import { readZip } from '../../builder/artifact/zip-read.ts'
 import { npmRun, projectRoot } from '../support/cli.ts'
-import { testLayer } from '../support/layer.ts'
+import { DEFAULT_LAYER, ensureLayer, testCacheDir } from '../support/layer.ts'
 
-const { result } = testLayer()
+const { result } = await ensureLayer(DEFAULT_LAYER)
 const original = await readZip(result.zip)
 const manifest = JSON.parse(readFileSync(result.manifest, 'utf8')) as ZipManifest
-const cacheDir = join(projectRoot, '.cache')
+const cacheDir = testCacheDir()
 
 /** Writes a changed copy of the layer with a consistent sidecar (no smoke record) and returns the zip path. */
 async function variant(name: string, change: (entries: ZipEntry[]) => ZipEntry[]): Promise<string> {

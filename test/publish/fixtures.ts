@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url'
 import yazl from 'yazl'
 import { loadConfig } from '../../builder/config/load.ts'
 import type { Config } from '../../builder/config/types.ts'
-import { LAYER_MANIFEST_PATH, sidecarPath, type Arch, type LayerManifest, type ZipManifest } from '../../builder/manifest.ts'
+import { LAYER_MANIFEST_PATH, sidecarPath, type LayerManifest, type ZipManifest } from '../../builder/artifact/manifest.ts'
+import type { Arch } from '../../builder/schema/common.ts'
 import { layerName } from '../../builder/plan/naming.ts'
 
 // The SDK warns once per process that Node 20 support ends in 2027; that is the project's engine decision, not news
@@ -60,11 +61,12 @@ export async function makeLayerZip(opts: LayerZipOptions): Promise<LayerZip> {
   const name = layerName(repoConfig().versions.layer, minor, arch)
   const baseName = opts.baseName ?? 'provided.al2023'
   const layer: LayerManifest = {
-    schema: 1,
+    schema: 2,
     layerName: name,
     php: { version: php, minor },
     arch,
-    base: { name: baseName, image: `public.ecr.aws/lambda/provided:${baseName.split('.')[1] ?? 'al2023'}`, glibc: '2.34', runtime: baseName },
+    base: { name: baseName, image: `public.ecr.aws/lambda/provided:${baseName.split('.')[1] ?? 'al2023'}`, glibc: '2.34', runtime: baseName, libraries: ['libc.so.6'], notOnLambdaHost: [], gconvModules: [] },
+    target: { gnuTriplet: arch === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu', elfMachine: arch === 'arm64' ? 183 : 62 },
     executor: 'test',
     buildId: opts.buildId ?? createHash('sha256').update(`${php}/${arch}/${opts.variant ?? ''}`).digest('hex'),
     modules: ['Core', 'date', 'json'],
@@ -74,6 +76,7 @@ export async function makeLayerZip(opts: LayerZipOptions): Promise<LayerZip> {
     configureFlags: [],
     maxGlibc: '2.34',
     unzippedBytes: 0,
+    license: 'MIT',
     toolchain: { node: process.version },
   }
   const payload = opts.payloadBytes ? randomBytes(opts.payloadBytes) : Buffer.from(`#!/bin/sh\necho php ${php} ${opts.variant ?? ''}\n`)

@@ -2,7 +2,7 @@ import t from 'tap'
 import { mkdirSync, readFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
 import { resolveClosure } from '../../builder/assemble/closure.ts'
-import { readElf } from '../../builder/assemble/elf.ts'
+import { readElf } from '../../builder/artifact/elf.ts'
 import { AssembleError } from '../../builder/errors.ts'
 import { cc, scratch } from '../support/cc.ts'
 

@@ -2,7 +2,7 @@ import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { checkAbi } from '../../builder/assemble/abi.ts'
-import { compareVersions, isElf, maxGlibc, readElf } from '../../builder/assemble/elf.ts'
+import { compareVersions, isElf, maxGlibc, readElf } from '../../builder/artifact/elf.ts'
 import { AssembleError } from '../../builder/errors.ts'
 import { cc, scratch } from '../support/cc.ts'
 

@@ -3,8 +3,15 @@ import { join } from 'node:path'
 import { loadConfig } from '../../builder/config/load.ts'
 import { UsageError } from '../../builder/errors.ts'
 import { plan } from '../../builder/plan/plan.ts'
+import { EXECUTOR_CAPABILITIES, EXECUTOR_NAMES, EXECUTORS } from '../../builder/executors/index.ts'
+import { buildability, refusal } from '../../builder/plan/capabilities.ts'
+import { WHEN_EXECUTORS } from '../../builder/config/schema.ts'
+
 import { layerName } from '../../builder/plan/naming.ts'
 import { resolveArch, resolvePhp } from '../../builder/plan/resolve.ts'
+
+/** The planner's view of an x86_64 machine with the registered executors. */
+const env = { executors: EXECUTOR_CAPABILITIES, hostArch: 'x86_64' as const }
 
 const config = loadConfig({ root: join(import.meta.dirname, '..', '..') })
 const v = config.versions
@@ -37,7 +44,7 @@ t.test('layer names come from one template', async (t) => {
 })
 
 t.test('default plan for 8.2.32 x86_64 on the host', async (t) => {
-  const p = plan(config, { php: '8.2.32', arch: 'x86_64', executor: 'host' })
+  const p = plan(config, { php: '8.2.32', arch: 'x86_64', executor: 'host' }, env)
   t.equal(p.layerName, 'php-82')
   t.equal(p.artifact, 'php-82-8.2.32-x86_64')
   t.equal(p.configureFlags[0], '--enable-option-checking=fatal')
@@ -62,8 +69,8 @@ t.test('default plan for 8.2.32 x86_64 on the host', async (t) => {
 })
 
 t.test('requirements are pulled in, requested order does not matter', async (t) => {
-  const a = plan(config, { php: '8.2', arch: 'x86_64', executor: 'host', extensions: ['xsl', 'pdo_mysql'] })
-  const b = plan(config, { php: '8.2', arch: 'x86_64', executor: 'host', extensions: ['pdo_mysql', 'xsl'] })
+  const a = plan(config, { php: '8.2', arch: 'x86_64', executor: 'host', extensions: ['xsl', 'pdo_mysql'] }, env)
+  const b = plan(config, { php: '8.2', arch: 'x86_64', executor: 'host', extensions: ['pdo_mysql', 'xsl'] }, env)
   t.same(a.extensions.map((e) => e.name), b.extensions.map((e) => e.name))
   const names = a.extensions.map((e) => e.name)
   for (const n of ['libxml', 'dom', 'pdo', 'mysqlnd', 'pcntl', 'posix']) t.ok(names.includes(n), `pulls in ${n}`)
@@ -73,20 +80,20 @@ t.test('requirements are pulled in, requested order does not matter', async (t) 
 })
 
 t.test('keyed overrides by PHP version', async (t) => {
-  const p85 = plan(config, { php: '8.5', arch: 'x86_64', executor: 'host', extensions: ['opcache', 'ftp'] })
+  const p85 = plan(config, { php: '8.5', arch: 'x86_64', executor: 'host', extensions: ['opcache', 'ftp'] }, env)
   const op = p85.extensions.find((e) => e.name === 'opcache')!
   t.same([op.shared, op.flags], [false, []], '8.5 builds opcache in')
   t.ok(p85.configureFlags.includes('--with-ftp-ssl'), '8.4+ has its own FTP TLS switch')
   t.ok(p85.expectedModules.includes('Zend OPcache'))
   t.same(p85.ini.confd.map((f) => f.file), ['10-opcache.ini'], 'built-in opcache still gets its settings')
   t.equal(p85.ini.confd[0]!.lines[0], 'opcache.enable = 1')
-  const p82 = plan(config, { php: '8.2', arch: 'x86_64', executor: 'host', extensions: ['ftp'] })
+  const p82 = plan(config, { php: '8.2', arch: 'x86_64', executor: 'host', extensions: ['ftp'] }, env)
   t.notOk(p82.configureFlags.includes('--with-ftp-ssl'))
 })
 
 t.test('plans differ by arch only where the data says so', async (t) => {
-  const x = plan(config, { php: '8.2.32', arch: 'x86_64', executor: 'host' })
-  const a = plan(config, { php: '8.2.32', arch: 'arm64', executor: 'host' })
+  const x = plan(config, { php: '8.2.32', arch: 'x86_64', executor: 'host' }, env)
+  const a = plan(config, { php: '8.2.32', arch: 'arm64', executor: 'host' }, env)
   t.equal(a.layerName, 'arm-php-82')
   t.match(a.compatHeader, /hypot@GLIBC_2\.17/)
   t.same(a.configureFlags, x.configureFlags)
@@ -95,7 +102,41 @@ t.test('plans differ by arch only where the data says so', async (t) => {
 })
 
 t.test('unknown extension is a usage error listing the accepted ones', async (t) => {
-  t.throws(() => plan(config, { php: '8.2', arch: 'x86_64', executor: 'host', extensions: ['nosuch'] }), {
+  t.throws(() => plan(config, { php: '8.2', arch: 'x86_64', executor: 'host', extensions: ['nosuch'] }, env), {
     message: /^--ext nosuch: unknown extension; accepted: bcmath, ctype,/,
   })
+})
+
+t.test('an empty --ext is a usage error, not a layer with only what the runtime needs', async (t) => {
+  t.throws(() => plan(config, { php: '8.2', arch: 'x86_64', executor: 'host', extensions: [] }, env), {
+    name: 'UsageError',
+    message: /^--ext is empty; accepted: a comma-separated list of bcmath, /,
+  })
+})
+
+t.test('executor capabilities decide what builds here, before anything is fetched', async (t) => {
+  const x = plan(config, { php: '8.2.32', arch: 'x86_64', executor: 'host' }, env)
+  t.same(x.buildable, { ok: true, mode: 'native', needs: EXECUTORS.host!.capabilities.needs })
+  const a = plan(config, { php: '8.2.32', arch: 'arm64', executor: 'host' }, env)
+  t.equal(a.buildable.ok, false, 'the host executor builds only its own arch here')
+  if (!a.buildable.ok) {
+    t.match(refusal(a.buildable, 'arm64'), /^the host executor cannot build arm64 on this x86_64 machine \(it builds x86_64 here\); arm64 is built by: --executor host on an arm64 machine \(native\)/)
+  }
+  // An executor that declares a cross target here is preferred in the message and accepted by the planner.
+  const cross = {
+    name: 'crossy', summary: 'test', bases: ['provided.al2023'], needs: [],
+    targets: [{ host: 'x86_64' as const, arch: 'arm64' as const, mode: 'cross' as const, needs: ['gcc-aarch64-linux-gnu'] }],
+  }
+  const withCross = { ...env, executors: [...env.executors, cross] }
+  const b = plan(config, { php: '8.2.32', arch: 'arm64', executor: 'host' }, withCross)
+  if (!b.buildable.ok) t.match(b.buildable.alternatives[0], /^--executor crossy here \(cross\)/)
+  t.same(plan(config, { php: '8.2.32', arch: 'arm64', executor: 'crossy' }, withCross).buildable, { ok: true, mode: 'cross', needs: ['gcc-aarch64-linux-gnu'] })
+  t.same(buildability([], { executor: 'host', arch: 'x86_64', base: 'provided.al2023' }, 'x86_64'), { ok: false, reason: 'no executor named host', alternatives: [] })
+  const wrongBase = buildability(EXECUTOR_CAPABILITIES, { executor: 'host', arch: 'x86_64', base: 'provided.al2' }, 'x86_64')
+  t.match(wrongBase, { ok: false, reason: /does not build for provided\.al2 \(it builds for provided\.al2023\)/ })
+})
+
+t.test('every registered executor is a name recipes may key on', async (t) => {
+  for (const name of EXECUTOR_NAMES) t.ok((WHEN_EXECUTORS as readonly string[]).includes(name), `${name} accepted in when.executor`)
+  for (const e of EXECUTOR_CAPABILITIES) t.ok(e.targets.length > 0 && e.bases.length > 0, `${e.name} declares targets and bases`)
 })

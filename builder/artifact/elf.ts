@@ -166,3 +166,33 @@ export function maxGlibc(info: ElfInfo): { version: string; symbols: string[] } 
   }
   return best
 }
+
+export interface GlibcReport {
+  /** Highest GLIBC version any file needs ('0' when none does). */
+  maxGlibc: string
+  /** Per file that needs GLIBC at all, sorted by path. */
+  files: Array<{ path: string; glibc: string; symbols: string[] }>
+}
+
+/**
+ * The highest GLIBC symbol version each ELF file needs, and over all of them: what the ABI gate in assembly and the
+ * smoke test's ABI check both compare with the base's glibc. Non-ELF entries are skipped.
+ */
+export function glibcReport(files: Iterable<[string, ElfInfo | Buffer]>): GlibcReport {
+  const report: GlibcReport = { maxGlibc: '0', files: [] }
+  for (const [path, f] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
+    if (Buffer.isBuffer(f) && !isElf(f)) continue
+    const m = maxGlibc(Buffer.isBuffer(f) ? readElf(f) : f)
+    if (!m) continue
+    report.files.push({ path, glibc: m.version, symbols: [...new Set(m.symbols)] })
+    if (compareVersions(m.version, report.maxGlibc) > 0) report.maxGlibc = m.version
+  }
+  return report
+}
+
+/** Files of the report needing a GLIBC newer than `ceiling`, as "path needs GLIBC_x (sym, …)". */
+export function glibcOffenders(report: GlibcReport, ceiling: string): string[] {
+  return report.files
+    .filter((f) => compareVersions(f.glibc, ceiling) > 0)
+    .map((f) => `${f.path} needs GLIBC_${f.glibc} (${f.symbols.slice(0, 5).join(', ') || 'version reference'})`)
+}
