@@ -24,6 +24,10 @@ export interface Http1Request {
   body: Buffer
   /** the body's full size, even when more than the limit was sent */
   size: number
+  /** trailer fields of a chunked body, names in lower case */
+  trailers: Record<string, string>
+  /** when body bytes arrived (performance.now()) and the body's size up to then: when a streamed body's parts came */
+  arrivals: Array<{ at: number; size: number }>
 }
 
 export interface Http1Reply {
@@ -114,6 +118,8 @@ class Connection {
   private state: State = { kind: 'head' }
   private request: Parsed | undefined
   private chunks: Buffer[] = []
+  private trailers: Record<string, string> = {}
+  private arrivals: Array<{ at: number; size: number }> = []
   private kept = 0
   private size = 0
   /** a request has been handed out and not answered yet: parse nothing more until it is */
@@ -182,6 +188,11 @@ class Connection {
           this.state = { kind: 'chunk-size' }
         } else if (state.kind === 'trailers') {
           if (line === '') this.dispatch()
+          else {
+            const colon = line.indexOf(':')
+            if (colon <= 0) return this.fail(400, `bad trailer line ${JSON.stringify(line.slice(0, 80))}`)
+            this.trailers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
+          }
         } else {
           const size = /^([0-9a-fA-F]{1,8})(?:;.*)?$/.exec(line)
           if (!size) return this.fail(400, `bad chunk size line ${JSON.stringify(line.slice(0, 40))}`)
@@ -225,6 +236,8 @@ class Connection {
     this.chunks = []
     this.kept = 0
     this.size = 0
+    this.trailers = {}
+    this.arrivals = []
 
     const transferEncoding = (headers['transfer-encoding'] ?? '').toLowerCase()
     if (transferEncoding !== '') {
@@ -247,6 +260,7 @@ class Connection {
 
   private keep(data: Buffer): void {
     this.size += data.length
+    if (data.length) this.arrivals.push({ at: performance.now(), size: this.size })
     const room = this.options.maxBodyBytes - this.kept
     if (room <= 0 || data.length === 0) return
     const part = data.length <= room ? data : data.subarray(0, room)
@@ -264,7 +278,7 @@ class Connection {
     const body = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.kept)
     this.chunks = []
     const reply = new Reply(this, parsed.keepAlive)
-    this.handler({ method: parsed.method, url: parsed.url, headers: parsed.headers, body, size: this.size }, reply)
+    this.handler({ method: parsed.method, url: parsed.url, headers: parsed.headers, body, size: this.size, trailers: this.trailers, arrivals: this.arrivals }, reply)
   }
 
   /** Called by Reply when the handler answers. */

@@ -10,6 +10,12 @@
  *   6 MB (6291556 bytes) → 413 `{"errorMessage":"Exceeded maximum allowed payload size (6291556
  *   bytes).","errorType":"RequestEntityTooLarge"}` and the invocation fails with
  *   Function.ResponseSizeTooLarge, as the caller of a real function would see.
+ * - Streamed responses: the same POST with `Lambda-Runtime-Function-Response-Mode: streaming` and a
+ *   chunked body → 202 once the body ends. For `application/vnd.awslambda.http-integration-response`
+ *   the body is a JSON prelude (statusCode, headers, cookies), eight NUL bytes, then the response
+ *   body. Error trailers (Lambda-Runtime-Function-Error-Type, and -Error-Body as base64 JSON) make
+ *   the invocation fail with that error, keeping what was streamed. Streams over 200 MiB fail with
+ *   Function.ResponseSizeTooLarge. The result records when each part of the body arrived.
  * - `POST /2018-06-01/runtime/invocation/{id}/error` (Lambda-Runtime-Function-Error-Type header,
  *   JSON body `{errorMessage, errorType, stackTrace}`) → 202.
  * - `POST /2018-06-01/runtime/init/error` → 202; queued invocations fail with that error.
@@ -69,12 +75,31 @@ interface ResultBase {
   deadlineMs: number
 }
 
+/** Largest streamed response (200 MiB). */
+export const MAX_STREAMED_RESPONSE_BYTES = 200 * 1024 * 1024
+
+/** What arrived of a streamed response. */
+export interface StreamedResponse {
+  contentType: string
+  /** the http-integration-response prelude (statusCode, headers, cookies), if the stream had one */
+  prelude: Record<string, unknown> | undefined
+  /** the response body: after the prelude and its eight NUL bytes, or the whole stream */
+  body: Buffer
+  /** performance.now() when the first byte of the body (after the prelude) arrived, if any did */
+  firstBodyByteAt: number | undefined
+  /** performance.now() when the stream ended */
+  endedAt: number
+  trailers: Record<string, string>
+}
+
 export interface ResponseResult extends ResultBase {
   kind: 'response'
   payload: Buffer
   text: string
   /** the payload parsed as JSON, or undefined if it is not JSON */
   json: unknown
+  /** set for a streamed response */
+  stream?: StreamedResponse
 }
 
 export interface ErrorResult extends ResultBase {
@@ -85,6 +110,8 @@ export interface ErrorResult extends ResultBase {
   errorType: string | undefined
   error: LambdaErrorBody | undefined
   payload: Buffer
+  /** for an error reported in the trailers of a streamed response: what had been streamed */
+  stream?: StreamedResponse
 }
 
 export interface TimeoutResult extends ResultBase {
@@ -254,7 +281,8 @@ export class RuntimeApiEmulator {
   static async start(): Promise<RuntimeApiEmulator> {
     let emulator: RuntimeApiEmulator | undefined
     // Connections are kept for the life of the sandbox, as the real Runtime API keeps them.
-    const server = createHttp1Server({ maxBodyBytes: MAX_RESPONSE_BYTES }, (req, res) => {
+    // Streamed responses may be large; buffered ones are held to MAX_RESPONSE_BYTES by their size.
+    const server = createHttp1Server({ maxBodyBytes: MAX_STREAMED_RESPONSE_BYTES }, (req, res) => {
       try {
         emulator?.route(req, res)
       } catch (error) {
@@ -439,6 +467,10 @@ export class RuntimeApiEmulator {
     const { body, size } = req
     const invocation = this.checkState(requestId, res)
     if (!invocation) return
+    if ((header(req, 'lambda-runtime-function-response-mode') ?? '').toLowerCase() === 'streaming') {
+      this.onStreamedResponse(invocation, req, res)
+      return
+    }
     if (size > MAX_RESPONSE_BYTES) {
       const error = { errorMessage: `Response payload size (${size} bytes) exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`, errorType: 'Function.ResponseSizeTooLarge' }
       send(res, 413, { errorMessage: `Exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`, errorType: 'RequestEntityTooLarge' })
@@ -448,6 +480,48 @@ export class RuntimeApiEmulator {
     send(res, 202, { status: 'OK' })
     const text = body.toString('utf8')
     this.finish(invocation, { kind: 'response', payload: body, text, json: parseJson(text) })
+  }
+
+  private onStreamedResponse(invocation: Active, req: Http1Request, res: Http1Reply): void {
+    const endedAt = performance.now()
+    const contentType = header(req, 'content-type') ?? ''
+    if ((header(req, 'transfer-encoding') ?? '').toLowerCase() !== 'chunked') this.violation('a streamed response must be sent with Transfer-Encoding: chunked')
+    let prelude: Record<string, unknown> | undefined
+    let bodyStart = 0
+    if (contentType === 'application/vnd.awslambda.http-integration-response') {
+      const nul = req.body.indexOf(Buffer.alloc(8))
+      if (nul < 0) {
+        this.violation('an http-integration-response stream without the eight NUL bytes after its prelude')
+      } else {
+        prelude = parseJson(req.body.toString('utf8', 0, nul)) as Record<string, unknown> | undefined
+        if (!prelude || typeof prelude !== 'object') this.violation('the http-integration-response prelude is not a JSON object')
+        bodyStart = nul + 8
+      }
+    }
+    const stream: StreamedResponse = {
+      contentType,
+      prelude,
+      body: req.body.subarray(bodyStart),
+      firstBodyByteAt: req.arrivals.find((a) => a.size > bodyStart)?.at,
+      endedAt,
+      trailers: req.trailers,
+    }
+    if (req.size > MAX_STREAMED_RESPONSE_BYTES) {
+      send(res, 413, { errorMessage: `Exceeded maximum allowed payload size (${MAX_STREAMED_RESPONSE_BYTES} bytes).`, errorType: 'RequestEntityTooLarge' })
+      const error = { errorMessage: `Response payload size (${req.size} bytes) exceeded maximum allowed streamed payload size (${MAX_STREAMED_RESPONSE_BYTES} bytes).`, errorType: 'Function.ResponseSizeTooLarge' }
+      this.finish(invocation, { kind: 'error', phase: 'invoke', errorType: error.errorType, error, payload: Buffer.from(JSON.stringify(error)), stream })
+      return
+    }
+    send(res, 202, { status: 'OK' })
+    const errorType = req.trailers['lambda-runtime-function-error-type']
+    if (errorType !== undefined) {
+      const encoded = req.trailers['lambda-runtime-function-error-body'] ?? ''
+      const payload = Buffer.from(encoded, 'base64')
+      this.finish(invocation, { kind: 'error', phase: 'invoke', errorType, error: parseJson(payload.toString('utf8')) as LambdaErrorBody | undefined, payload, stream })
+      return
+    }
+    const text = req.body.toString('utf8')
+    this.finish(invocation, { kind: 'response', payload: req.body, text, json: undefined, stream })
   }
 
   private onError(requestId: string, req: Http1Request, res: Http1Reply): void {

@@ -14,6 +14,22 @@ final class CgiResponse
 {
     public static function parse(string $stdout): HttpResponse
     {
+        $head = self::parseHead($stdout);
+        if ($head === null) {
+            throw new InvocationFailure(ErrorTypes::INVALID_CGI_RESPONSE, 'php-cgi answered without a CGI header block (no blank line ends it; ' . \strlen($stdout) . ' bytes of output); see the log for what PHP printed.');
+        }
+        [$response, $offset] = $head;
+        return new HttpResponse($response->status, $response->reason, $response->headers, (string) substr($stdout, $offset));
+    }
+
+    /**
+     * The header block at the start of $output, once it is complete: the response without a body
+     * and the offset where the body starts; null while the blank line that ends it has not come.
+     *
+     * @return array{0: HttpResponse, 1: int}|null
+     */
+    public static function parseHead(string $output): ?array
+    {
         // The header block is read line by line from the very start and ends at the first empty
         // line; nothing after it is ever looked at. Searching the output for "\r\n\r\n" or "\n\n"
         // instead would take a body line such as "Name: value" for a header whenever the header
@@ -22,13 +38,12 @@ final class CgiResponse
         $reason = '';
         $headers = [];
         $offset = 0;
-        $length = \strlen($stdout);
         while (true) {
-            $eol = strpos($stdout, "\n", $offset);
+            $eol = strpos($output, "\n", $offset);
             if ($eol === false) {
-                throw new InvocationFailure(ErrorTypes::INVALID_CGI_RESPONSE, 'php-cgi answered without a CGI header block (no blank line ends it; ' . $length . ' bytes of output); see the log for what PHP printed.');
+                return null;
             }
-            $line = substr($stdout, $offset, $eol - $offset);
+            $line = substr($output, $offset, $eol - $offset);
             $offset = $eol + 1;
             if ($line !== '' && $line[-1] === "\r") {
                 $line = substr($line, 0, -1);
@@ -51,7 +66,6 @@ final class CgiResponse
             }
             $headers[] = [$name, $value];
         }
-        $body = (string) substr($stdout, $offset);
         if ($status === null) {
             $status = 200;
             foreach ($headers as [$name]) {
@@ -64,7 +78,7 @@ final class CgiResponse
         if ($reason === '') {
             $reason = self::REASONS[$status] ?? 'Unknown';
         }
-        return new HttpResponse($status, $reason, $headers, $body);
+        return [new HttpResponse($status, $reason, $headers, ''), $offset];
     }
 
     private const REASONS = [

@@ -58,5 +58,6 @@ final class ErrorTypes
     public const PHP_CGI_CRASHED = 'Runtime.PhpCgiCrashed';
     public const RESPONSE_TOO_LARGE = 'Runtime.ResponseTooLarge';
     public const INVALID_CGI_RESPONSE = 'Runtime.InvalidCgiResponse';
+    public const PHP_FATAL_ERROR = 'Runtime.PhpFatalError';
     public const INTERNAL = 'Runtime.InternalError';
 }

@@ -123,8 +123,11 @@ final class FastCgiReader
     private int $total = 0;
     private bool $truncated = false;
 
-    /** @param null|callable(string): void $onStderr */
-    public function __construct(private readonly int $maxStdout, private readonly mixed $onStderr, private readonly bool $probe)
+    /**
+     * @param null|callable(string): void $onStderr
+     * @param null|callable(string): void $onStdout when given, stdout goes here as it arrives and is not kept
+     */
+    public function __construct(private readonly int $maxStdout, private readonly mixed $onStderr, private readonly bool $probe, private readonly mixed $onStdout = null)
     {
     }
 
@@ -147,7 +150,11 @@ final class FastCgiReader
                 case FastCgi::STDOUT:
                     $length = \strlen($content);
                     $this->total += $length;
-                    if ($this->kept + $length <= $this->maxStdout) {
+                    if ($this->onStdout !== null) {
+                        if ($length > 0) {
+                            ($this->onStdout)($content);
+                        }
+                    } elseif ($this->kept + $length <= $this->maxStdout) {
                         $this->stdout[] = $content;
                         $this->kept += $length;
                     } else {
@@ -246,14 +253,15 @@ final class FastCgiConnection
      * @param array<int, resource> $watch
      * @param callable(resource, string): void $onWatched
      * @param callable(string): void $onStderr FCGI_STDERR content
+     * @param null|callable(string): void $onStdout FCGI_STDOUT content as it arrives (streaming), instead of keeping it
      * @throws PhpCgiGone|PhpCgiTimeout|\UnexpectedValueException
      */
-    public function request(array $params, string $stdin, float $abortAt, array $watch, callable $onWatched, callable $onStderr, int $maxStdout): FastCgiResult
+    public function request(array $params, string $stdin, float $abortAt, array $watch, callable $onWatched, callable $onStderr, int $maxStdout, ?callable $onStdout = null): FastCgiResult
     {
         $message = FastCgi::beginRequest(self::REQUEST_ID, true)
             . FastCgi::stream(FastCgi::PARAMS, self::REQUEST_ID, FastCgi::encodePairs($params))
             . FastCgi::stream(FastCgi::STDIN, self::REQUEST_ID, $stdin);
-        return $this->run($message, new FastCgiReader($maxStdout, $onStderr, false), $abortAt, $watch, $onWatched);
+        return $this->run($message, new FastCgiReader($maxStdout, $onStderr, false, $onStdout), $abortAt, $watch, $onWatched);
     }
 
     /**

@@ -53,6 +53,11 @@ final class LineBuffer
 {
     private string $pending = '';
 
+    /** @param null|callable(string): void $observer also gets every text logged through this buffer */
+    public function __construct(private readonly mixed $observer = null)
+    {
+    }
+
     public function push(string $chunk): void
     {
         $this->pending .= $chunk;
@@ -64,15 +69,23 @@ final class LineBuffer
             }
             return;
         }
-        Log::lines(substr($this->pending, 0, $cut));
+        $this->emit(substr($this->pending, 0, $cut));
         $this->pending = (string) substr($this->pending, $cut + 1);
     }
 
     public function flush(): void
     {
         if ($this->pending !== '') {
-            Log::lines($this->pending);
+            $this->emit($this->pending);
             $this->pending = '';
+        }
+    }
+
+    private function emit(string $text): void
+    {
+        Log::lines($text);
+        if ($this->observer !== null) {
+            ($this->observer)($text);
         }
     }
 }

@@ -112,7 +112,7 @@ final class PhpCgiServer
      * @throws PhpCgiGone|PhpCgiTimeout|\UnexpectedValueException; after any of them the caller
      *         kill()s php-cgi, and afterRequest() starts a new one
      */
-    public function handle(array $params, string $body, float $abortAt, callable $onStderr, int $maxStdout): FastCgiResult
+    public function handle(array $params, string $body, float $abortAt, callable $onStderr, int $maxStdout, ?callable $onStdout = null): FastCgiResult
     {
         if ($this->process === null || !$this->isRunning()) {
             // Died between invocations (killed, out of memory…): replace it before this request.
@@ -125,7 +125,7 @@ final class PhpCgiServer
             $connection = $this->connection = FastCgiConnection::open('unix://' . $this->socketPath);
         }
         try {
-            return $connection->request($params, $body, $abortAt, $this->watched(), $this->onWatched(...), $onStderr, $maxStdout);
+            return $connection->request($params, $body, $abortAt, $this->watched(), $this->onWatched(...), $onStderr, $maxStdout, $onStdout);
         } finally {
             $this->servedByCurrent++;
             $this->drainStderr();

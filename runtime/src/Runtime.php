@@ -23,6 +23,8 @@ final class Runtime
         private readonly ?StaticFiles $staticFiles,
         /** how long before the invocation deadline a running request is aborted */
         private readonly int $deadlineMarginMs,
+        /** stream HTTP responses (PHP_LAYER_RESPONSE_STREAMING) instead of buffering them */
+        private readonly bool $streaming = false,
     ) {
     }
 
@@ -40,20 +42,24 @@ final class Runtime
         Log::setRequestId($invocation->requestId);
         // For X-Ray SDKs in this process (PHP gets it as a FastCGI param); never a stale one.
         putenv($invocation->traceId !== null ? '_X_AMZN_TRACE_ID=' . $invocation->traceId : '_X_AMZN_TRACE_ID');
+        $stream = $this->streaming ? new ResponseStream($this->api, $invocation->requestId) : null;
         try {
             try {
-                $payload = $this->handle($invocation);
+                $payload = $this->handle($invocation, $stream);
             } catch (InvocationFailure $failure) {
                 Log::runtime($failure->errorType . ': ' . $failure->getMessage());
-                $this->api->invocationError($invocation->requestId, $failure);
+                $this->fail($invocation, $stream, $failure);
                 return;
             } catch (RuntimeApiError $e) {
                 throw $e;
             } catch (\Throwable $e) {
                 // A bug here must cost one invocation, not the sandbox.
                 Log::runtime('unexpected ' . $e::class . ': ' . $e->getMessage() . "\n" . $e->getTraceAsString());
-                $this->api->invocationError($invocation->requestId, new InvocationFailure(ErrorTypes::INTERNAL, 'The PHP runtime failed unexpectedly: ' . $e->getMessage()));
+                $this->fail($invocation, $stream, new InvocationFailure(ErrorTypes::INTERNAL, 'The PHP runtime failed unexpectedly: ' . $e->getMessage()));
                 return;
+            }
+            if ($payload === null) {
+                return; // streamed
             }
             if ($this->api->respond($invocation->requestId, $payload) === 413) {
                 // Our own size check should make this unreachable; if not, say so plainly.
@@ -74,8 +80,18 @@ final class Runtime
         }
     }
 
-    /** @return string the JSON invocation response */
-    private function handle(Invocation $invocation): string
+    /** Reports a failure: as an invocation error, or in the trailers of a stream already under way. */
+    private function fail(Invocation $invocation, ?ResponseStream $stream, InvocationFailure $failure): void
+    {
+        if ($stream !== null && $stream->started()) {
+            $stream->fail($failure);
+            return;
+        }
+        $this->api->invocationError($invocation->requestId, $failure);
+    }
+
+    /** @return string|null the JSON invocation response, or null when it was streamed */
+    private function handle(Invocation $invocation, ?ResponseStream $stream): ?string
     {
         try {
             $event = json_decode($invocation->payload, true, 512, JSON_THROW_ON_ERROR);
@@ -89,6 +105,10 @@ final class Runtime
         /** @var array<mixed> $event */
         $request = $source->toRequest($event);
         $route = $this->router->route($request->path, $request->query);
+        if ($stream !== null) {
+            $this->stream($stream, $route, $request, $invocation);
+            return null;
+        }
         if ($route instanceof StaticRoute) {
             $response = ($this->staticFiles ?? throw new \LogicException('a static route while static files are off'))->serve($route->file, $request);
         } elseif ($route instanceof DirectoryRedirect) {
@@ -111,15 +131,46 @@ final class Runtime
         return $payload;
     }
 
-    /** @param array<string, string> $params */
-    private function runPhp(array $params, HttpRequest $request, Invocation $invocation): FastCgiResult
+    /** The streaming counterpart of handle()'s second half: the answer goes out as it is produced. */
+    private function stream(ResponseStream $stream, ScriptRoute|StaticRoute|DirectoryRedirect $route, HttpRequest $request, Invocation $invocation): void
     {
-        $stderr = new LineBuffer();
+        if ($route instanceof StaticRoute) {
+            $stream->send(($this->staticFiles ?? throw new \LogicException('a static route while static files are off'))->serve($route->file, $request));
+            return;
+        }
+        if ($route instanceof DirectoryRedirect) {
+            $stream->send(self::redirect($route->location));
+            return;
+        }
+        $params = $this->params->build($request, $invocation, $route);
+        $fatalAfterStart = false;
+        $this->runPhp($params, $request, $invocation, $stream->write(...), static function (string $line) use (&$fatalAfterStart, $stream): void {
+            // php-cgi reports a fatal error only in its log (its FastCGI exit status stays 0). One
+            // that comes before any output still sets the status (500), which the stream then carries.
+            if (!$fatalAfterStart && $stream->started() && preg_match('/PHP (Fatal|Parse) error:/', $line) === 1) {
+                $fatalAfterStart = true;
+            }
+        });
+        if ($fatalAfterStart) {
+            // The status went out before the error: only the trailers can tell the client.
+            throw new InvocationFailure(ErrorTypes::PHP_FATAL_ERROR, \sprintf('%s %s ended with a PHP fatal error after the response had started streaming (see the log above).', $request->method, $params['SCRIPT_NAME'] ?? ''));
+        }
+        $stream->end();
+    }
+
+    /**
+     * @param array<string, string> $params
+     * @param null|callable(string): void $onStdout streaming: stdout as it arrives
+     * @param null|callable(string): void $onStderrLine also sees every log line
+     */
+    private function runPhp(array $params, HttpRequest $request, Invocation $invocation, ?callable $onStdout = null, ?callable $onStderrLine = null): FastCgiResult
+    {
+        $stderr = new LineBuffer($onStderrLine);
         $abortAtMs = $invocation->deadlineMs - $this->deadlineMarginMs;
         // The deadline is wall-clock; the wait is measured on the monotonic clock.
         $abortAt = hrtime(true) / 1e9 + max(0, $abortAtMs - (int) floor(microtime(true) * 1000)) / 1000;
         try {
-            return $this->phpCgi->handle($params, $request->body, $abortAt, $stderr->push(...), self::MAX_RESPONSE_BYTES);
+            return $this->phpCgi->handle($params, $request->body, $abortAt, $stderr->push(...), self::MAX_RESPONSE_BYTES, $onStdout);
         } catch (PhpCgiTimeout) {
             $stderr->flush();
             $this->phpCgi->kill();

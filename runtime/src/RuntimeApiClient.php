@@ -85,6 +85,57 @@ final class RuntimeApiClient
         return $status;
     }
 
+    /**
+     * Starts a streamed response (Lambda-Runtime-Function-Response-Mode: streaming): the body follows
+     * in chunks through streamWrite(), and streamEnd() finishes it, with error trailers if it failed.
+     */
+    public function streamStart(string $requestId, string $contentType): void
+    {
+        $head = 'POST ' . self::PREFIX . '/invocation/' . rawurlencode($requestId) . "/response HTTP/1.1\r\n"
+            . "Host: {$this->hostPort}\r\n"
+            . "Lambda-Runtime-Function-Response-Mode: streaming\r\n"
+            . "Transfer-Encoding: chunked\r\n"
+            . "Content-Type: $contentType\r\n"
+            . "Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n\r\n";
+        $reused = $this->socket !== null;
+        try {
+            $this->write($this->socket ??= $this->connect(), $head);
+        } catch (RuntimeApiError $e) {
+            // As in request(): a kept-alive connection the other side closed; one fresh try.
+            $this->disconnect();
+            if (!$reused) {
+                throw $e;
+            }
+            $this->write($this->socket = $this->connect(), $head);
+        }
+    }
+
+    public function streamWrite(string $data): void
+    {
+        if ($data === '') {
+            return; // an empty chunk would end the body
+        }
+        $this->write($this->socket ?? throw new RuntimeApiError('no response stream is open'), dechex(\strlen($data)) . "\r\n" . $data . "\r\n");
+    }
+
+    /** @return int the Runtime API's status */
+    public function streamEnd(?RuntimeFailure $failure = null): int
+    {
+        $socket = $this->socket ?? throw new RuntimeApiError('no response stream is open');
+        $tail = "0\r\n";
+        if ($failure !== null) {
+            $body = json_encode(['errorMessage' => $failure->getMessage(), 'errorType' => $failure->errorType, 'stackTrace' => []], JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE);
+            $tail .= 'Lambda-Runtime-Function-Error-Type: ' . $failure->errorType . "\r\n"
+                . 'Lambda-Runtime-Function-Error-Body: ' . base64_encode((string) $body) . "\r\n";
+        }
+        $this->write($socket, $tail . "\r\n");
+        [$status, , $answer] = $this->readAnswer($socket);
+        if ($status !== 202 && $status !== 413) {
+            throw new RuntimeApiError("POST /response (streamed) answered $status: " . substr($answer, 0, 500), $status);
+        }
+        return $status;
+    }
+
     public function invocationError(string $requestId, RuntimeFailure $failure): void
     {
         $this->postError(self::PREFIX . '/invocation/' . rawurlencode($requestId) . '/error', $failure);
@@ -147,6 +198,13 @@ final class RuntimeApiClient
     private function exchange(string $message): array
     {
         $socket = $this->socket ??= $this->connect();
+        $this->write($socket, $message);
+        return $this->readAnswer($socket);
+    }
+
+    /** @param resource $socket */
+    private function write($socket, string $message): void
+    {
         $written = 0;
         $length = \strlen($message);
         while ($written < $length) {
@@ -156,7 +214,14 @@ final class RuntimeApiClient
             }
             $written += $n;
         }
+    }
 
+    /**
+     * @param resource $socket
+     * @return array{0: int, 1: array<string, string>, 2: string}
+     */
+    private function readAnswer($socket): array
+    {
         // Wait in select() rather than in a read: PHP retries a read interrupted by a signal
         // without returning, so SIGTERM handlers would never run while /next is pending.
         do {

@@ -7,7 +7,7 @@
  *
  * Environment (see README.md): AWS_LAMBDA_RUNTIME_API, _HANDLER, LAMBDA_TASK_ROOT, PHP_LAYER_CGI,
  * PHP_FCGI_MAX_REQUESTS, PHP_LAYER_DEADLINE_MARGIN_MS, PHP_LAYER_SOCKET_DIR, PHP_LAYER_DOCUMENT_ROOT,
- * PHP_LAYER_STATIC_FILES, PHP_LAYER_STATIC_CACHE_CONTROL.
+ * PHP_LAYER_STATIC_FILES, PHP_LAYER_STATIC_CACHE_CONTROL, PHP_LAYER_RESPONSE_STREAMING.
  */
 
 declare(strict_types=1);
@@ -44,6 +44,7 @@ final class Bootstrap
             $staticFiles = $router->staticFiles ? new StaticFiles(__DIR__ . '/mime-types.php', self::cacheControl(), Runtime::MAX_RESPONSE_BYTES) : null;
             $this->phpCgi->awaitReady();
             $deadlineMargin = self::nonNegativeInt('PHP_LAYER_DEADLINE_MARGIN_MS', 250);
+            $streaming = self::onOff('PHP_LAYER_RESPONSE_STREAMING', false);
         } catch (InitFailure $failure) {
             return $this->initFailed($failure);
         } catch (\Throwable $e) {
@@ -57,7 +58,7 @@ final class Bootstrap
             Log::runtime('PHP_FCGI_CHILDREN is ignored: Lambda sends one request at a time, so php-cgi runs as a single process');
         }
 
-        $runtime = new Runtime($this->api, $this->phpCgi, $router, new CgiParams($router->documentRoot), $staticFiles, $deadlineMargin);
+        $runtime = new Runtime($this->api, $this->phpCgi, $router, new CgiParams($router->documentRoot), $staticFiles, $deadlineMargin, $streaming);
         try {
             $runtime->loop();
         } catch (\Throwable $e) {

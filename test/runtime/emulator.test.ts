@@ -270,3 +270,49 @@ t.test('ready() resolves once the runtime waits in /next with nothing in flight'
   t.pass('and at once while it still waits')
   void waiting
 })
+
+// Streamed responses, as the Runtime API documents them for HTTP integrations.
+function streamedRequest(id: string, parts: Array<string | Buffer>, trailers = ''): Array<string | Buffer> {
+  const head = `POST ${PREFIX}/invocation/${id}/response HTTP/1.1\r\nHost: x\r\nLambda-Runtime-Function-Response-Mode: streaming\r\n`
+    + 'Transfer-Encoding: chunked\r\nContent-Type: application/vnd.awslambda.http-integration-response\r\n'
+    + 'Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n\r\n'
+  const chunks = parts.map((p) => Buffer.concat([Buffer.from(`${Buffer.byteLength(p).toString(16)}\r\n`), Buffer.from(p), Buffer.from('\r\n')]))
+  return [head, ...chunks, `0\r\n${trailers}\r\n`]
+}
+
+t.test('streamed responses: prelude, body as it arrived, and when', async (t) => {
+  const api = await start(t)
+  const result = api.invoke({})
+  const { id } = await next(api)
+  const prelude = JSON.stringify({ statusCode: 201, headers: { 'content-type': 'text/plain' }, cookies: ['a=1'] })
+  const binary = Buffer.from([0, 1, 2, 255, 0, 0, 0, 0, 0, 0, 0, 0])
+  const answer = await rawExchange(api, streamedRequest(id, [prelude + '\0'.repeat(8), 'first ', binary, ' last']), (r) => r.includes('{"status":"OK"}'))
+  t.match(answer, /^HTTP\/1\.1 202 Accepted\r\n/)
+  const outcome = await result
+  t.equal(outcome.kind, 'response')
+  if (outcome.kind !== 'response' || !outcome.stream) return
+  t.match(outcome.stream, { contentType: 'application/vnd.awslambda.http-integration-response', prelude: { statusCode: 201, headers: { 'content-type': 'text/plain' }, cookies: ['a=1'] }, trailers: {} })
+  t.ok(outcome.stream.body.equals(Buffer.concat([Buffer.from('first '), binary, Buffer.from(' last')])), 'the body after the prelude, NUL bytes inside it kept')
+  t.ok(outcome.stream.firstBodyByteAt !== undefined && outcome.stream.firstBodyByteAt < outcome.stream.endedAt, 'the first body byte came before the end (the parts were sent 2 ms apart)')
+  t.same(api.violations, [])
+})
+
+t.test('streamed responses: error trailers fail the invocation and keep what was streamed', async (t) => {
+  const api = await start(t)
+  const result = api.invoke({})
+  const { id } = await next(api)
+  const error = Buffer.from(JSON.stringify({ errorMessage: 'died', errorType: 'Runtime.PhpFatalError', stackTrace: [] })).toString('base64')
+  await rawExchange(api, streamedRequest(id, ['{"statusCode":200}' + '\0'.repeat(8), 'partial'], `Lambda-Runtime-Function-Error-Type: Runtime.PhpFatalError\r\nLambda-Runtime-Function-Error-Body: ${error}\r\n`), (r) => r.includes('{"status":"OK"}'))
+  const outcome = await result
+  t.match(outcome, { kind: 'error', phase: 'invoke', errorType: 'Runtime.PhpFatalError', error: { errorMessage: 'died' } })
+  if (outcome.kind === 'error') t.equal(outcome.stream?.body.toString(), 'partial')
+})
+
+t.test('streamed responses: a prelude without its NUL separator is a violation', async (t) => {
+  const api = await start(t)
+  const result = api.invoke({})
+  const { id } = await next(api)
+  await rawExchange(api, streamedRequest(id, ['{"statusCode":200}', 'body']), (r) => r.includes('{"status":"OK"}'))
+  await result
+  t.match(api.violations, [/without the eight NUL bytes/])
+})
