@@ -268,17 +268,27 @@ export class RuntimeApiEmulator {
   private readonly queue: Pending[] = []
   private readonly active = new Map<string, Active>()
   private readonly finished = new Set<string>()
-  private waitingNext: Http1Reply | undefined
+  /** /next calls waiting for an event (at most one, unless `concurrency` > 1) */
+  private waitingNext: Http1Reply[] = []
   private nextWaiters: Array<(at: number) => void> = []
   private readyWaiters: Array<() => void> = []
   private initErrorWaiters: Array<(report: InitErrorReport) => void> = []
   private sandbox: Sandbox | undefined
   private closed = false
 
-  private constructor(private readonly server: ReturnType<typeof createHttp1Server>) {}
+  private constructor(
+    private readonly server: ReturnType<typeof createHttp1Server>,
+    /** invocations in flight at once (AWS_LAMBDA_MAX_CONCURRENCY, as on Lambda Managed Instances) */
+    readonly concurrency: number,
+  ) {}
 
-  /** Starts an emulator on 127.0.0.1 with an ephemeral port. */
-  static async start(): Promise<RuntimeApiEmulator> {
+  /**
+   * Starts an emulator on 127.0.0.1 with an ephemeral port. With `concurrency` > 1 it hands out up to that many
+   * invocations at once, each to its own waiting /next call, as Lambda Managed Instances do.
+   */
+  static async start(options: { concurrency?: number } = {}): Promise<RuntimeApiEmulator> {
+    const concurrency = options.concurrency ?? 1
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be a positive whole number, not ${concurrency}`)
     let emulator: RuntimeApiEmulator | undefined
     // Connections are kept for the life of the sandbox, as the real Runtime API keeps them.
     // Streamed responses may be large; buffered ones are held to MAX_RESPONSE_BYTES by their size.
@@ -289,7 +299,7 @@ export class RuntimeApiEmulator {
         send(res, 500, { errorMessage: String(error), errorType: 'InternalServerError' })
       }
     })
-    emulator = new RuntimeApiEmulator(server)
+    emulator = new RuntimeApiEmulator(server, concurrency)
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(0, '127.0.0.1', () => resolve())
@@ -396,22 +406,24 @@ export class RuntimeApiEmulator {
     const now = performance.now()
     this.firstNextAt ??= now
     for (const waiter of this.nextWaiters.splice(0)) waiter(now)
-    if (this.active.size > 0) {
+    if (this.concurrency === 1 && this.active.size > 0) {
       const ids = [...this.active.keys()].join(', ')
       this.violation(`/next called while invocation ${ids} was unanswered`)
       return send(res, 403, { errorMessage: `State transition from Invoking to Ready failed: invocation ${ids} has no response or error yet`, errorType: 'InvalidStateTransition' })
     }
-    if (this.waitingNext) {
-      this.violation('a second /next call while one was already waiting')
-      return send(res, 403, { errorMessage: 'another /next call is already waiting', errorType: 'InvalidStateTransition' })
+    this.waitingNext = this.waitingNext.filter((w) => !w.done)
+    if (this.active.size + this.waitingNext.length >= this.concurrency) {
+      const what = this.concurrency === 1 ? 'a second /next call while one was already waiting' : `more than ${this.concurrency} /next calls and invocations at once`
+      this.violation(what)
+      return send(res, 403, { errorMessage: this.concurrency === 1 ? 'another /next call is already waiting' : `at most ${this.concurrency} concurrent invocations`, errorType: 'InvalidStateTransition' })
     }
     if (this.initError) {
       this.violation('/next called after /init/error')
       return send(res, 403, { errorMessage: 'the runtime reported an init error and should exit', errorType: 'InvalidStateTransition' })
     }
-    this.waitingNext = res
+    this.waitingNext.push(res)
     res.onClose(() => {
-      if (this.waitingNext === res) this.waitingNext = undefined
+      this.waitingNext = this.waitingNext.filter((w) => w !== res)
     })
     this.deliver()
     if (this.readyWaiters.length > 0 && this.isReady()) {
@@ -419,16 +431,21 @@ export class RuntimeApiEmulator {
     }
   }
 
+  /** Every worker waits in /next and nothing is in flight. */
   private isReady(): boolean {
-    return this.waitingNext !== undefined && !this.waitingNext.done && this.active.size === 0 && this.queue.length === 0
+    return this.waitingNext.filter((w) => !w.done).length === this.concurrency && this.active.size === 0 && this.queue.length === 0
   }
 
   private deliver(): void {
-    const res = this.waitingNext
-    if (!res || res.done || this.active.size > 0) return
-    const pending = this.queue.shift()
-    if (!pending) return
-    this.waitingNext = undefined
+    while (this.queue.length > 0 && this.active.size < this.concurrency) {
+      const res = this.waitingNext.shift()
+      if (!res) return
+      if (res.done) continue
+      this.deliverTo(res, this.queue.shift()!)
+    }
+  }
+
+  private deliverTo(res: Http1Reply, pending: Pending): void {
     const timeoutMs = pending.options.timeoutMs ?? 30_000
     const deliveredAt = performance.now()
     const deadlineMs = Date.now() + timeoutMs
@@ -588,9 +605,7 @@ export class RuntimeApiEmulator {
   }
 
   private dropWaitingNext(): void {
-    const res = this.waitingNext
-    this.waitingNext = undefined
-    if (res && !res.done) res.destroy()
+    for (const res of this.waitingNext.splice(0)) if (!res.done) res.destroy()
   }
 
   private violation(message: string): void {

@@ -7,7 +7,8 @@
  *
  * Environment (see README.md): AWS_LAMBDA_RUNTIME_API, _HANDLER, LAMBDA_TASK_ROOT, PHP_LAYER_CGI,
  * PHP_FCGI_MAX_REQUESTS, PHP_LAYER_DEADLINE_MARGIN_MS, PHP_LAYER_SOCKET_DIR, PHP_LAYER_DOCUMENT_ROOT,
- * PHP_LAYER_STATIC_FILES, PHP_LAYER_STATIC_CACHE_CONTROL, PHP_LAYER_RESPONSE_STREAMING.
+ * PHP_LAYER_STATIC_FILES, PHP_LAYER_STATIC_CACHE_CONTROL, PHP_LAYER_RESPONSE_STREAMING,
+ * AWS_LAMBDA_MAX_CONCURRENCY.
  */
 
 declare(strict_types=1);
@@ -19,8 +20,13 @@ require __DIR__ . '/load.php';
 /** Reads and checks the configuration; every problem becomes an init error Lambda shows to the caller. */
 final class Bootstrap
 {
+    /** A worker's exit code when its php-cgi could not start: the supervisor reports the init error. */
+    private const WORKER_INIT_FAILED = 3;
+
     private RuntimeApiClient $api;
     private PhpCgiServer $phpCgi;
+    /** set in a worker process of a concurrent sandbox: init problems are left to the supervisor */
+    private bool $isWorker = false;
 
     public function run(): int
     {
@@ -30,7 +36,93 @@ final class Bootstrap
             return 1;
         }
         $this->api = new RuntimeApiClient($runtimeApi);
+        try {
+            $concurrency = self::nonNegativeInt('AWS_LAMBDA_MAX_CONCURRENCY', 1);
+        } catch (InitFailure $failure) {
+            return $this->initFailed($failure);
+        }
+        return $concurrency > 1 ? $this->supervise($concurrency) : $this->serve();
+    }
 
+    /**
+     * Lambda Managed Instances send up to AWS_LAMBDA_MAX_CONCURRENCY invocations at once. Each
+     * gets a worker process of its own: its own Runtime API connection, its own php-cgi, its own
+     * environment (trace id) — the single-invocation loop, N times. This process only starts them,
+     * restarts one that dies, and stops them all on SIGTERM.
+     */
+    private function supervise(int $concurrency): int
+    {
+        try {
+            // Checked once here, so a bad setting is one init error rather than N.
+            self::router(rtrim(getenv('LAMBDA_TASK_ROOT') ?: '/var/task', '/'), (string) getenv('_HANDLER'));
+            self::cacheControl();
+            self::nonNegativeInt('PHP_FCGI_MAX_REQUESTS', 0);
+            self::nonNegativeInt('PHP_LAYER_DEADLINE_MARGIN_MS', 250);
+            self::onOff('PHP_LAYER_RESPONSE_STREAMING', false);
+        } catch (InitFailure $failure) {
+            return $this->initFailed($failure);
+        }
+        $stopping = false;
+        $failed = false;
+        /** @var array<int, int> $workers pid => slot */
+        $workers = [];
+        $handler = static function () use (&$stopping, &$workers): void {
+            $stopping = true;
+            foreach (array_keys($workers) as $pid) {
+                posix_kill($pid, \SIGTERM);
+            }
+        };
+        self::onTerminate($handler);
+        for ($slot = 0; $slot < $concurrency; $slot++) {
+            $workers[$this->startWorker()] = $slot;
+        }
+        Log::runtime("serving up to $concurrency invocations at once, one worker process and php-cgi each");
+        while ($workers !== []) {
+            $status = 0;
+            $pid = pcntl_wait($status);
+            if ($pid <= 0) {
+                continue; // interrupted by a signal
+            }
+            if (!isset($workers[$pid])) {
+                continue;
+            }
+            $slot = $workers[$pid];
+            unset($workers[$pid]);
+            if ($stopping) {
+                continue;
+            }
+            if (pcntl_wifexited($status) && pcntl_wexitstatus($status) === self::WORKER_INIT_FAILED) {
+                $handler();
+                $failed = true;
+                $this->initFailed(new InitFailure(ErrorTypes::PHP_CGI_START_FAILED, 'php-cgi could not be started in a worker process; its messages are in the log above.'));
+                continue;
+            }
+            $how = pcntl_wifsignaled($status) ? 'was killed by signal ' . pcntl_wtermsig($status) : 'exited with status ' . pcntl_wexitstatus($status);
+            Log::runtime("worker $slot (pid $pid) $how; starting a new one");
+            usleep(100_000);
+            $workers[$this->startWorker()] = $slot;
+        }
+        return $failed ? 1 : 0;
+    }
+
+    private function startWorker(): int
+    {
+        $pid = pcntl_fork();
+        if ($pid === -1) {
+            throw new \RuntimeException('could not start a worker process (fork failed)');
+        }
+        if ($pid === 0) {
+            // The child: a fresh Runtime API connection, then the ordinary loop.
+            $this->isWorker = true;
+            $this->api = new RuntimeApiClient((string) getenv('AWS_LAMBDA_RUNTIME_API'));
+            exit($this->serve());
+        }
+        return $pid;
+    }
+
+    /** The single-invocation loop: start php-cgi, then serve invocations one at a time. */
+    private function serve(): int
+    {
         try {
             $taskRoot = rtrim(getenv('LAMBDA_TASK_ROOT') ?: '/var/task', '/');
             $this->phpCgi = new PhpCgiServer(
@@ -155,6 +247,9 @@ final class Bootstrap
         Log::runtime($failure->errorType . ': ' . $failure->getMessage());
         if (isset($this->phpCgi)) {
             $this->phpCgi->shutdown();
+        }
+        if ($this->isWorker) {
+            return self::WORKER_INIT_FAILED;
         }
         try {
             $this->api->initError($failure);

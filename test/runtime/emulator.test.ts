@@ -316,3 +316,20 @@ t.test('streamed responses: a prelude without its NUL separator is a violation',
   await result
   t.match(api.violations, [/without the eight NUL bytes/])
 })
+
+t.test('concurrency: up to N invocations at once, each to its own /next; one more /next is refused', async (t) => {
+  const api = await RuntimeApiEmulator.start({ concurrency: 2 })
+  t.teardown(() => api.close())
+  const first = api.invoke({ n: 1 })
+  const second = api.invoke({ n: 2 })
+  const [a, b] = await Promise.all([next(api), next(api)])
+  t.not(a.id, b.id, 'two invocations in flight')
+  t.same([a.body, b.body].sort(), ['{"n":1}', '{"n":2}'])
+  const refused = await fetch(url(api, '/invocation/next'))
+  t.equal(refused.status, 403, 'a third /next while two are in flight')
+  t.match(api.violations, [/more than 2 \/next calls and invocations at once/])
+  t.equal((await post(api, `/invocation/${b.id}/response`, '{"b":1}')).status, 202)
+  t.equal((await post(api, `/invocation/${a.id}/response`, '{"a":1}')).status, 202, 'answered in any order')
+  t.match(await first, { kind: 'response' })
+  t.match(await second, { kind: 'response' })
+})
