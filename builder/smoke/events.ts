@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Runner } from '../run.ts'
-import { RuntimeApiEmulator, type InvocationResult, type Sandbox } from './runtime-api-emulator.ts'
+import { RuntimeApi, spawnRuntime, type RuntimeProcess, type RuntimeResult } from './runtime-api.ts'
 import { sandboxArgv, type SandboxSpec } from './sandbox.ts'
 
 export const EVENTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'events')
@@ -74,20 +74,20 @@ export interface EventChecks {
 }
 
 export function eventChecks(ctx: { run: Runner; sandbox: SandboxSpec; work: string }): EventChecks {
-  let api: RuntimeApiEmulator | undefined
-  let box: Sandbox | undefined
+  let api: RuntimeApi | undefined
+  let box: RuntimeProcess | undefined
   const task = join(ctx.work, 'task-events')
   const start = async () => {
     if (api) return api
     mkdirSync(join(task, 'public'), { recursive: true })
     writeFileSync(join(task, 'public', 'index.php'), APP)
-    api = await RuntimeApiEmulator.start()
+    api = await RuntimeApi.start()
     const argv = sandboxArgv({ ...ctx.sandbox, taskDir: task, env: { _HANDLER: 'public/index.php', AWS_LAMBDA_RUNTIME_API: api.address } }, ['/opt/bootstrap'])
-    box = api.spawnSandbox({ command: argv[0]!, args: argv.slice(1) })
+    box = spawnRuntime(argv)
     return api
   }
   // A bootstrap that dies before taking the event (say, php cannot load a library) must fail the check, not hang it.
-  const invoke = async (emu: RuntimeApiEmulator, event: Json): Promise<InvocationResult> => {
+  const invoke = async (emu: RuntimeApi, event: Json): Promise<RuntimeResult> => {
     const died = box!.exited.then(({ code, signal }) => {
       throw new Error(`the bootstrap exited (${signal ?? `code ${code}`}) before answering: ${box!.logs.trim().split('\n').slice(-2).join(' | ')}`)
     })

@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { RuntimeApiEmulator, makeTraceId, type Sandbox } from '../../builder/smoke/runtime-api-emulator.ts'
+import { RuntimeApiEmulator, makeTraceId, type Sandbox } from '../support/runtime-api-emulator.ts'
 import { findPhpBinaries, fixtureApp, fixtureEvents, repoRoot, runtimeBootstrap, runtimeEnv } from '../support/php.ts'
 
 function option(args: string[], name: string, fallback: number): number {

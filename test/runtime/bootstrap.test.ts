@@ -4,7 +4,7 @@ import t, { type Test } from 'tap'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { RuntimeApiEmulator, type InvocationResult, type Sandbox, type SandboxOptions } from '../../builder/smoke/runtime-api-emulator.ts'
+import { RuntimeApiEmulator, type InvocationResult, type Sandbox, type SandboxOptions } from '../support/runtime-api-emulator.ts'
 import { stageRuntime } from '../../builder/assemble/runtime-files.ts'
 import { findPhpBinaries, fixtureApp, fixtureEvents, repoRoot, runtimeBootstrap, runtimeEnv, type RuntimeEnvOptions } from '../support/php.ts'
 

@@ -4,7 +4,7 @@ import t, { type Test } from 'tap'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { RuntimeApiEmulator, makeTraceId, type InvocationResult, type Sandbox } from '../../builder/smoke/runtime-api-emulator.ts'
+import { RuntimeApiEmulator, makeTraceId, type InvocationResult, type Sandbox } from '../support/runtime-api-emulator.ts'
 import { toEvent } from '../support/parity.ts'
 import { findPhpBinaries, runtimeBootstrap, runtimeEnv } from '../support/php.ts'
 

@@ -2,7 +2,7 @@
 // so that runtime tests built on it test the runtime and not the emulator.
 import t, { type Test } from 'tap'
 import { connect } from 'node:net'
-import { MAX_RESPONSE_BYTES, RuntimeApiEmulator, makeTraceId } from '../../builder/smoke/runtime-api-emulator.ts'
+import { MAX_RESPONSE_BYTES, RuntimeApiEmulator, makeTraceId } from '../support/runtime-api-emulator.ts'
 
 const PREFIX = '/2018-06-01/runtime'
 

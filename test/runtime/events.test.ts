@@ -4,7 +4,7 @@ import t, { type Test } from 'tap'
 import { createHash } from 'node:crypto'
 import { readFileSync, realpathSync } from 'node:fs'
 import { join } from 'node:path'
-import { RuntimeApiEmulator, makeTraceId, type InvocationResult, type Sandbox } from '../../builder/smoke/runtime-api-emulator.ts'
+import { RuntimeApiEmulator, makeTraceId, type InvocationResult, type Sandbox } from '../support/runtime-api-emulator.ts'
 import { findPhpBinaries, fixtureApp, fixtureEvents, runtimeBootstrap, runtimeEnv } from '../support/php.ts'
 
 const php = findPhpBinaries()

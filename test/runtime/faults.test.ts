@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { RuntimeApiEmulator, type InvocationResult, type Sandbox } from '../../builder/smoke/runtime-api-emulator.ts'
+import { RuntimeApiEmulator, type InvocationResult, type Sandbox } from '../support/runtime-api-emulator.ts'
 import { findPhpBinaries, fixtureEvents, runtimeBootstrap, runtimeEnv } from '../support/php.ts'
 
 const php = findPhpBinaries()

@@ -5,7 +5,7 @@ import t from 'tap'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { RuntimeApiEmulator } from '../../builder/smoke/runtime-api-emulator.ts'
+import { RuntimeApiEmulator } from '../support/runtime-api-emulator.ts'
 import { layerIniLines, runParitySuite } from '../support/parity.ts'
 import { findPhpBinaries, runtimeBootstrap, runtimeEnv } from '../support/php.ts'
 

@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { RuntimeApiEmulator, type InvocationResult, type Sandbox } from '../../builder/smoke/runtime-api-emulator.ts'
+import { RuntimeApiEmulator, type InvocationResult, type Sandbox } from '../support/runtime-api-emulator.ts'
 import { prepareApp, toEvent, validators, type ParityRequest } from '../support/parity.ts'
 import { findPhpBinaries, runtimeBootstrap, runtimeEnv } from '../support/php.ts'
 

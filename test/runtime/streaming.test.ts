@@ -5,7 +5,7 @@ import t, { type Test } from 'tap'
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { RuntimeApiEmulator, type InvocationResult, type Sandbox } from '../../builder/smoke/runtime-api-emulator.ts'
+import { RuntimeApiEmulator, type InvocationResult, type Sandbox } from '../support/runtime-api-emulator.ts'
 import { prepareApp, toEvent } from '../support/parity.ts'
 import { findPhpBinaries, fixtureApp, runtimeBootstrap, runtimeEnv } from '../support/php.ts'
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { loadConfig } from '../../builder/config/load.ts'
-import type { InvocationResult } from '../../builder/smoke/runtime-api-emulator.ts'
+import type { InvocationResult } from './runtime-api-emulator.ts'
 import { repoRoot } from './php.ts'
 
 export const parityApp = join(repoRoot, 'test/fixtures/parity-app')
