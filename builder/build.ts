@@ -29,6 +29,8 @@ export interface BuildOptions {
   log: Logger
   /** Run the smoke test after assembling (default). Without it, publishing refuses the zip until `npm run smoke` passes. */
   smoke?: boolean
+  /** Recompile from scratch (no compile cache, no Docker cache of the compile): what `npm run verify` does. */
+  fresh?: boolean
 }
 
 export interface BuildOutcome {
@@ -57,7 +59,10 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   const cacheDir = opts.cacheDir ?? defaultCacheDir(opts.root)
   const logDir = join(cacheDir, 'logs')
   const run = createRunner(log, join(logDir, 'commands.log'))
-  log.info(`» ${plan.layerName}: PHP ${plan.php.version} ${plan.arch} on ${plan.base.name}, executor ${plan.executor}, ${plan.extensions.length} extensions`)
+  log.info(`» ${plan.layerName}: PHP ${plan.php.version} ${plan.arch} on ${plan.base.name}, executor ${plan.executor}${plan.docker ? ` (${plan.docker.buildImage}: ${plan.docker.image})` : ''}, ${plan.extensions.length} extensions`)
+  if (opts.fresh && plan.executor !== 'docker') throw new UsageError('--no-cache applies to --executor docker only; accepted: --executor docker --no-cache')
+  // Before any download: a docker build without an engine fails at once, saying how to start one.
+  if (plan.executor === 'docker') await (await import('./executors/engine.ts')).requireEngine(run)
 
   const localDirs = (process.env.PHP_LAYER_SOURCES ?? '').split(':').filter(Boolean)
   const mirrors = [upstreamMirror(), debianMirror(run), localMirror(localDirs)]
@@ -70,7 +75,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   }
 
   const executor = await EXECUTORS[plan.executor]!.load()
-  const compiled = await executor.compile({ plan, sources, cacheDir, logDir, run, log })
+  const compiled = await executor.compile({ plan, sources, cacheDir, logDir, run, log, ...(opts.fresh ? { fresh: true } : {}) })
 
   const a0 = performance.now()
   const assemblyKey = createHash('sha256')
@@ -117,4 +122,42 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   }
   log.info(`» done in ${seconds(performance.now() - t0)}`)
   return { plan, ...assembled }
+}
+
+/**
+ * The executor when --executor is not given: docker whenever an engine answers and the build image is there (or can
+ * be pulled), else host. Logs the choice and why.
+ */
+export async function defaultExecutor(root: string, request: Omit<BuildRequest, 'executor'>, config: Omit<LoadOptions, 'root'>, log: Logger): Promise<string> {
+  // A bad --php or --ext is the user's error whatever the executor: let it surface as itself.
+  planOnly(root, { ...request, executor: 'host' }, config)
+  const { findEngine, dockerArgv } = await import('./executors/engine.ts')
+  const run = createRunner(log)
+  const engine = await findEngine(run)
+  if (!engine) {
+    log.info('» executor host: no Docker engine answers (scripts/docker-engine.sh start makes one; then docker is the default)')
+    return 'host'
+  }
+  let image: string
+  let make: string | undefined
+  try {
+    const p = planOnly(root, { ...request, executor: 'docker' }, config)
+    if (!p.buildable.ok) throw new Error(refusal(p.buildable, p.arch))
+    image = p.docker!.image
+    make = p.docker!.make
+  } catch (e) {
+    log.info(`» executor host: an engine answers at ${engine.host}, but ${(e as Error).message}`)
+    return 'host'
+  }
+  const chose = `» executor docker: an engine answers at ${engine.host} (--executor host compiles on this machine instead)`
+  if ((await run(dockerArgv(engine, 'image', 'inspect', '--format', '{{.Id}}', image))).exitCode === 0) {
+    log.info(chose)
+    return 'docker'
+  }
+  if (!make && (await run(dockerArgv(engine, 'pull', image), { timeoutMs: 120_000 })).exitCode === 0) {
+    log.info(chose)
+    return 'docker'
+  }
+  log.info(`» executor host: an engine answers at ${engine.host}, but ${image} is not there${make ? ` (make it with sudo ${make})` : ' and cannot be pulled'}; offline, use --build-image debian after sudo scripts/docker-base-image.sh`)
+  return 'host'
 }

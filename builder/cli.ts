@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Thin command-line front: parses flags, calls one module per command, maps typed errors to exit codes.
-import { dirname, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Command, CommanderError, Option } from 'commander'
-import { FactoryError, UsageError } from './errors.ts'
+import { BuildError, FactoryError, UsageError, VerifyError } from './errors.ts'
 import { createLogger } from './log.ts'
 import { EXECUTOR_NAMES } from './executors/index.ts'
+import { DEFAULT_BUILD_IMAGE } from './plan/plan.ts'
 import { registerPublishCommands } from './publish/command.ts'
 import { registerReleasesCommand } from './releases/command.ts'
 import { registerSnippetsCommand } from './snippets/command.ts'
@@ -27,7 +28,9 @@ program
   .requiredOption('--php <version>', 'PHP minor (8.2: newest listed patch) or exact release (8.2.32)')
   .addOption(new Option('--arch <arch>', 'target architecture').choices(['x86_64', 'arm64']).default('x86_64'))
   .option('--ext <list>', 'comma-separated extensions instead of the default set (versions.yaml)', list)
-  .addOption(new Option('--executor <name>', 'where to compile').choices(EXECUTOR_NAMES).default('host'))
+  .addOption(new Option('--executor <name>', 'where to compile (default: docker when an engine answers and its build image is available, else host)').choices(EXECUTOR_NAMES))
+  .option('--build-image <key>', `docker executor: build image from versions.yaml buildImages (al2023: the real base; debian: offline) [default: $PHP_LAYER_BUILD_IMAGE or ${DEFAULT_BUILD_IMAGE}]`)
+  .option('--no-cache', 'docker executor: recompile from scratch (no compile cache, no Docker cache of the compile)')
   .option('--out <dir>', 'output directory', 'dist')
   .option('--json', 'print one JSON object (the plan with --dry-run, else the result) on stdout')
   .option('--dry-run', 'print the plan; touch neither disk nor network')
@@ -35,10 +38,14 @@ program
   .option('--no-smoke', 'do not run the smoke test after assembling (publish refuses such a zip)')
   .option('--versions <file>', 'use another versions.yaml (e.g. to try a change)')
   .option('--recipes <dir>', 'use another recipes directory')
-  .action(async (o: { php: string; arch: string; ext?: string[]; executor: string; out: string; json?: boolean; dryRun?: boolean; verbose?: boolean; versions?: string; recipes?: string; smoke: boolean }) => {
-    const request = { php: o.php, arch: o.arch, executor: o.executor, ...(o.ext ? { extensions: o.ext } : {}) }
+  .action(async (o: { php: string; arch: string; ext?: string[]; executor?: string; buildImage?: string; cache: boolean; out: string; json?: boolean; dryRun?: boolean; verbose?: boolean; versions?: string; recipes?: string; smoke: boolean }) => {
+    const buildImage = o.buildImage ?? process.env.PHP_LAYER_BUILD_IMAGE
+    const partial = { php: o.php, arch: o.arch, ...(o.ext ? { extensions: o.ext } : {}), ...(buildImage ? { buildImage } : {}) }
     const config = { ...(o.versions ? { versionsFile: resolve(o.versions) } : {}), ...(o.recipes ? { recipesDir: resolve(o.recipes) } : {}) }
+    if (o.buildImage && o.executor === 'host') throw new UsageError('--build-image applies to --executor docker only; accepted: --executor docker --build-image <key>')
     if (o.dryRun) {
+      // A dry run touches nothing, so it does not probe for an engine: without --executor it plans for host.
+      const request = { ...partial, executor: o.executor ?? 'host' }
       // Only the config loader and the pure planner: no zx, no zip writer, nothing that touches disk or network.
       const [{ loadConfig }, { plan }, { EXECUTOR_CAPABILITIES }, { nativeArch }, { refusal }] = await Promise.all([
         import('./config/load.ts'), import('./plan/plan.ts'), import('./executors/index.ts'), import('./host-libs.ts'), import('./plan/capabilities.ts'),
@@ -54,9 +61,10 @@ program
       }
       return
     }
-    const { build } = await import('./build.ts')
+    const { build, defaultExecutor } = await import('./build.ts')
     const log = createLogger({ verbose: !!o.verbose })
-    const out = await build({ root, request, config, outDir: resolve(o.out), log, smoke: o.smoke })
+    const request = { ...partial, executor: o.executor ?? (await defaultExecutor(root, partial, config, log)) }
+    const out = await build({ root, request, config, outDir: resolve(o.out), log, smoke: o.smoke, fresh: !o.cache })
     if (o.json) {
       const m = out.manifest
       process.stdout.write(
@@ -105,6 +113,81 @@ program
     const extensions = o.all ? Object.keys(config.php.extensions) : o.ext
     const p = plan(config, { php: o.php ?? newest, arch: 'x86_64', executor: 'host', ...(extensions ? { extensions } : {}) }, { executors: [], hostArch: undefined })
     process.stdout.write(p.packages[o.manager].join('\n') + '\n')
+  })
+
+program
+  .command('verify')
+  .description('rebuild a layer from the inputs its manifest records (fresh compile) and compare bytes; names the first differing file')
+  .argument('<zip-or-arn>', 'a layer zip, or a LayerVersionArn (downloaded with GetLayerVersionByArn)')
+  .option('--cached', 'reuse cached compiles: checks assembly only, in seconds')
+  .option('--json', 'print one JSON object with both sha256 and the first difference')
+  .option('--verbose', 'log every external command')
+  .action(async (target: string, o: { cached?: boolean; json?: boolean; verbose?: boolean }) => {
+    const [{ verifyLayer }, { defaultCacheDir }] = await Promise.all([import('./verify/verify.ts'), import('./build.ts')])
+    const isArn = target.startsWith('arn:')
+    const r = await verifyLayer({ target: isArn ? target : resolve(target), root, cacheDir: defaultCacheDir(root), log: createLogger({ verbose: !!o.verbose }), ...(o.cached ? { cached: true } : {}) })
+    if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n')
+    if (r.equal) {
+      process.stderr.write(`✓ identical: the rebuilt layer has the same sha256 ${r.original.sha256}\n`)
+      return
+    }
+    const d = r.firstDifference
+    throw new VerifyError(`the rebuilt layer differs: sha256 ${r.original.sha256} given, ${r.rebuilt.sha256} rebuilt; first differing file: ${d ? `${d.path} (${d.why})` : '(none: same files, different zip bytes)'}`, `The rebuilt zip is kept at ${r.rebuilt.file} for comparison.`)
+  })
+
+program
+  .command('rie')
+  .description('run a layer once inside the real provided.al2023 image through its Runtime Interface Emulator (needs a registry)')
+  .argument('<zip>', 'a layer zip')
+  .option('--image <ref>', 'image to run in (default: versions.yaml buildImages.al2023 for the zip\'s arch)')
+  .option('--verbose', 'log every external command')
+  .action(async (zip: string, o: { image?: string; verbose?: boolean }) => {
+    const [{ runInRie }, { defaultCacheDir }, { loadConfig }, { createRunner }] = await Promise.all([
+      import('./smoke/rie.ts'), import('./build.ts'), import('./config/load.ts'), import('./run.ts'),
+    ])
+    const { versions } = loadConfig({ root })
+    const imageFor = (arch: 'x86_64' | 'arm64') => {
+      const image = o.image ?? versions.buildImages?.al2023?.images[arch]
+      if (!image) throw new UsageError(`no ${arch} provided.al2023 image in versions.yaml buildImages.al2023; pass --image`)
+      return { image, platform: versions.archs[arch].dockerPlatform }
+    }
+    const log = createLogger({ verbose: !!o.verbose })
+    const cacheDir = defaultCacheDir(root)
+    await runInRie({ zipPath: resolve(zip), imageFor, workDir: join(cacheDir, 'tmp'), run: createRunner(log, join(cacheDir, 'logs', 'commands.log')), log })
+  })
+
+program
+  .command('matrix')
+  .description('the CI build matrix from versions.yaml: newest release of each PHP minor × arch, with its runner')
+  .option('--php <list>', 'only these minors (comma-separated)', list)
+  .addOption(new Option('--arch <list>', 'only these archs (comma-separated)').argParser(list))
+  .option('--json', 'one line of JSON ({"include": [...]}, for a GitHub Actions matrix)')
+  .action(async (o: { php?: string[]; arch?: string[]; json?: boolean }) => {
+    const [{ loadConfig }, { buildMatrix }] = await Promise.all([import('./config/load.ts'), import('./plan/matrix.ts')])
+    const m = buildMatrix(loadConfig({ root }), { ...(o.php ? { minors: o.php } : {}), ...(o.arch ? { archs: o.arch } : {}) })
+    if (o.json) process.stdout.write(JSON.stringify(m) + '\n')
+    else for (const e of m.include) process.stdout.write(`${e.php} ${e.arch} on ${e.runner} → ${e.artifact}.zip\n`)
+  })
+
+program
+  .command('engine')
+  .description('the Docker engine the docker executor would use (exit 1 if none answers); helper for scripts/')
+  .option('--host', 'print only its DOCKER_HOST value')
+  .option('--image <key>', 'print the image reference of versions.yaml buildImages.<key> for this machine\'s arch')
+  .action(async (o: { host?: boolean; image?: string }) => {
+    if (o.image) {
+      const [{ loadConfig }, { hostDockerArch }] = await Promise.all([import('./config/load.ts'), import('./executors/docker.ts')])
+      const b = loadConfig({ root }).versions.buildImages?.[o.image]
+      const arch = hostDockerArch() === 'arm64' ? 'arm64' : 'x86_64'
+      const image = b?.images[arch]
+      if (!image) throw new UsageError(`--image ${o.image}: no ${arch} image in versions.yaml buildImages; accepted: ${Object.keys(loadConfig({ root }).versions.buildImages ?? {}).join(', ')}`)
+      process.stdout.write(image + '\n')
+      return
+    }
+    const [{ findEngine, START_ENGINE_HINT }, { createRunner }] = await Promise.all([import('./executors/engine.ts'), import('./run.ts')])
+    const engine = await findEngine(createRunner(createLogger({ quiet: true })))
+    if (!engine) throw new BuildError('no Docker engine answers (tried DOCKER_HOST, /var/run/docker.sock and the project engine socket)', START_ENGINE_HINT)
+    process.stdout.write(o.host ? `${engine.host}\n` : `engine ${engine.serverVersion} (${engine.serverArch}) at ${engine.host}; client ${engine.client}; builder ${engine.builder}\n`)
   })
 
 registerPublishCommands(program)

@@ -46,6 +46,11 @@ export class StaleError extends FactoryError {
   readonly exitCode = 9
 }
 
+/** `npm run verify`: the rebuilt layer differs from the given one, or it cannot be rebuilt from its record. */
+export class VerifyError extends FactoryError {
+  readonly exitCode = 10
+}
+
 export const EXIT_CODES = {
   internal: 1,
   usage: 2,
@@ -56,4 +61,5 @@ export const EXIT_CODES = {
   smoke: 7,
   publish: 8,
   stale: 9,
+  verify: 10,
 } as const

@@ -14,6 +14,8 @@ export interface RunOptions {
   input?: string | Buffer
   /** Kill the command after this many ms. */
   timeoutMs?: number
+  /** Called with each complete line of stdout and stderr as it arrives (progress from long builds). */
+  onLine?: (line: string) => void
 }
 
 export interface RunResult {
@@ -48,6 +50,20 @@ export function createRunner(log: Logger, commandLog?: string): Runner {
       p.stdout.pipe(ws, { end: false })
       p.stderr.pipe(ws, { end: false })
       void p.finally(() => ws.end())
+    }
+    if (opts.onLine) {
+      const onLine = opts.onLine
+      for (const stream of [p.stdout, p.stderr]) {
+        let pending = ''
+        stream.on('data', (chunk: Buffer) => {
+          const lines = (pending + chunk.toString('utf8')).split('\n')
+          pending = lines.pop() ?? ''
+          for (const l of lines) onLine(l)
+        })
+        stream.on('end', () => {
+          if (pending) onLine(pending)
+        })
+      }
     }
     const out: ProcessOutput = await p
     const ms = performance.now() - t0

@@ -27,6 +27,8 @@ export const ArchInfoSchema = Type.Object(
     gnuTriplet: Type.String(),
     debianArch: Type.String(),
     dockerPlatform: Type.String(),
+    /** GitHub-hosted runner label that builds this arch natively (`npm run matrix`). */
+    ciRunner: Type.Optional(Type.String({ pattern: '^[a-z0-9.-]+$', description: 'a GitHub runner label like ubuntu-24.04' })),
     elfMachine: Type.Integer(),
     glibcBaseline: Type.String({ pattern: '^2\\.\\d+(\\.\\d+)?$', description: 'a glibc version like "2.17"' }),
   },
@@ -55,10 +57,28 @@ export const BaseSchema = Type.Object(
   closed,
 )
 
+/** A docker executor build environment (versions.yaml buildImages.<key>). */
+export const BuildImageSchema = Type.Object(
+  {
+    dockerfile: Type.String({ pattern: '^dockerfiles/[\\w.-]+\\.Dockerfile$', description: 'a path like dockerfiles/al2023.Dockerfile' }),
+    packageManager: stringEnum(['apt', 'dnf'] as const),
+    /** glibc of the image; newer than the base's means the glibc pins apply. */
+    glibc: GlibcVersion,
+    /** Amazon Linux release pinned for dnf (--releasever). */
+    releasever: Type.Optional(Type.String({ pattern: '^\\d{4}\\.\\d+\\.\\d{8}$', description: 'an Amazon Linux release like 2023.8.20250721' })),
+    /** Image reference per arch it can build. */
+    images: Type.Partial(perArch(Type.String({ pattern: '^[a-z0-9./_:-]+(@sha256:[0-9a-f]{64})?$', description: 'an image reference, optionally @sha256:<64 hex>' })), { minProperties: 1 }),
+    /** Script that makes the image locally when it cannot be pulled. */
+    make: Type.Optional(NonEmpty),
+  },
+  closed,
+)
+
 export const versionsSchema = Type.Object(
   {
     schema: Type.Literal(1, { description: '1' }),
     base: BaseSchema,
+    buildImages: Type.Optional(recordOf(BuildImageSchema, { pattern: '^[a-z][a-z0-9-]*$', description: 'a lowercase image key like al2023' }, { minProperties: 1 })),
     archs: perArch(ArchInfoSchema),
     layer: Type.Object(
       {
@@ -162,6 +182,7 @@ export type VersionsFile = Static<typeof versionsSchema>
 export type PhpMinorInfo = Static<typeof PhpMinorSchema>
 export type PhpRelease = Static<typeof PhpReleaseSchema>
 export type ArchInfo = Static<typeof ArchInfoSchema>
+export type BuildImage = Static<typeof BuildImageSchema>
 export type Region = Static<typeof RegionSchema>
 export type When = Static<typeof WhenSchema>
 export type PackageSet = Static<typeof PackageSetSchema>

@@ -5,7 +5,7 @@ import type { PhpRecipe, VersionsFile } from './schema.ts'
 
 export { ARCHS, type Arch } from '../schema/common.ts'
 export type {
-  ArchInfo, ExtensionFields, ExtensionRecipe, PackageSet, PhpMinorInfo as PhpMinor, PhpRecipe, PhpRelease, Probe, Region, VersionsFile, When,
+  ArchInfo, BuildImage, ExtensionFields, ExtensionRecipe, PackageSet, PhpMinorInfo as PhpMinor, PhpRecipe, PhpRelease, Probe, Region, VersionsFile, When,
 } from './schema.ts'
 
 export interface Config {

@@ -26,6 +26,22 @@ export const EXECUTORS: Record<string, ExecutorEntry> = {
     },
     load: async () => (await import('./host.ts')).hostExecutor(),
   },
+  docker: {
+    capabilities: {
+      name: 'docker',
+      summary: 'compiles in a container from a versions.yaml build image: the real Amazon Linux 2023 image (al2023) or an offline Debian root (debian)',
+      bases: ['provided.al2023'],
+      needs: ['a Docker engine (sudo scripts/docker-engine.sh start)', 'the build image: pulled (al2023) or made by sudo scripts/docker-base-image.sh (debian)'],
+      targets: [
+        { host: 'x86_64', arch: 'x86_64', mode: 'native', needs: [] },
+        { host: 'arm64', arch: 'arm64', mode: 'native', needs: [] },
+        // The image's own arm64 toolchain under qemu: slow, but the same bytes as a native arm64 build.
+        { host: 'x86_64', arch: 'arm64', mode: 'emulated', needs: ['qemu-user-static and binfmt-support (binfmt_misc registration)'] },
+        { host: 'arm64', arch: 'x86_64', mode: 'emulated', needs: ['qemu-user-static and binfmt-support (binfmt_misc registration)'] },
+      ],
+    },
+    load: async () => (await import('./docker.ts')).dockerExecutor(),
+  },
 }
 
 export const EXECUTOR_NAMES = Object.keys(EXECUTORS)

@@ -12,6 +12,8 @@ export interface CompileContext {
   logDir: string
   run: Runner
   log: Logger
+  /** Recompile from scratch: no compile cache and no cache of the build system (docker --no-cache, npm run verify). */
+  fresh?: boolean
 }
 
 export interface CompileResult {

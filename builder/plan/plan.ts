@@ -1,7 +1,7 @@
 // The planner: (config, request) → BuildPlan. Pure: no fs, no processes, no network, so `--dry-run --json` answers
 // instantly anywhere and CI can derive its matrix from it.
 import { createHash } from 'node:crypto'
-import type { Arch, Config } from '../config/types.ts'
+import type { Arch, BuildImage, Config } from '../config/types.ts'
 import { UsageError } from '../errors.ts'
 import { buildability, type Buildability, type ExecutorCapabilities } from './capabilities.ts'
 import { planExtensions, type PlannedExtension } from './extensions.ts'
@@ -16,6 +16,27 @@ export interface BuildRequest {
   extensions?: string[]
   /** A name from the executor registry (builder/executors/index.ts). */
   executor: string
+  /** docker executor only: a key of versions.yaml buildImages (default al2023). */
+  buildImage?: string
+}
+
+/** The build image the docker executor uses unless told otherwise (versions.yaml buildImages). */
+export const DEFAULT_BUILD_IMAGE = 'al2023'
+
+/** Everything the docker executor needs to build the toolchain image and run the compile script in it. */
+export interface DockerPlan {
+  /** Key in versions.yaml buildImages, e.g. al2023. */
+  buildImage: string
+  /** FROM reference (pinned by digest where it comes from a registry). */
+  image: string
+  dockerfile: string
+  platform: string
+  packageManager: 'apt' | 'dnf'
+  /** Packages the toolchain image installs (the plan's packages for its manager). */
+  packages: string[]
+  releasever?: string
+  /** How to make the image when it cannot be pulled (local images). */
+  make?: string
 }
 
 /** What the planner knows about the machine and the executors, passed in so planning stays pure. */
@@ -44,6 +65,8 @@ export interface BuildPlan {
   archInfo: Config['versions']['archs'][Arch]
   base: Config['versions']['base']
   executor: string
+  /** Present when executor is docker. */
+  docker?: DockerPlan
   /** Whether the executor can build this target on this machine (and how), decided from its declared capabilities. */
   buildable: Buildability
   layerName: string
@@ -89,9 +112,10 @@ export function plan(config: Config, req: BuildRequest, env: PlanEnvironment): B
     ...extensions.filter((e) => e.enabled).map((e) => e.module),
   ].sort(sortCi)
 
+  const buildImage = req.executor === 'docker' ? resolveBuildImage(versions, req.buildImage ?? DEFAULT_BUILD_IMAGE, arch) : undefined
   // Host toolchains may carry a newer glibc than the base: pin the symbols whose versions moved and keep
-  // configure from detecting functions the base lacks. Docker builds run on the base itself and need neither.
-  const host = req.executor === 'host'
+  // configure from detecting functions the base lacks. A build image with the base's own glibc needs neither.
+  const host = req.executor === 'host' || (buildImage !== undefined && compareVersions(buildImage.info.glibc, versions.base.glibc) > 0)
   const compatHeader = host && recipe.glibcPins.length
     ? [
         '/* Generated from recipes/php.yaml glibcPins: bind to symbol versions the base glibc has. */',
@@ -108,6 +132,17 @@ export function plan(config: Config, req: BuildRequest, env: PlanEnvironment): B
   const packages = {
     apt: uniqSorted([...(recipe.packages.apt ?? []), ...extensions.flatMap((e) => e.packages.apt)]),
     dnf: uniqSorted([...(recipe.packages.dnf ?? []), ...extensions.flatMap((e) => e.packages.dnf)]),
+  }
+
+  const docker: DockerPlan | undefined = buildImage && {
+    buildImage: buildImage.key,
+    image: buildImage.image,
+    dockerfile: buildImage.info.dockerfile,
+    platform: archInfo.dockerPlatform,
+    packageManager: buildImage.info.packageManager,
+    packages: packages[buildImage.info.packageManager],
+    ...(buildImage.info.releasever ? { releasever: buildImage.info.releasever } : {}),
+    ...(buildImage.info.make ? { make: buildImage.info.make } : {}),
   }
 
   const minorInfo = versions.php[minor]!
@@ -140,6 +175,7 @@ export function plan(config: Config, req: BuildRequest, env: PlanEnvironment): B
     archInfo,
     base: versions.base,
     executor: req.executor,
+    ...(docker ? { docker } : {}),
     buildable: buildability(env.executors, { executor: req.executor, arch, base: versions.base.name }, env.hostArch),
     layerName: layerName(versions.layer, minor, arch),
     license: versions.layer.license,
@@ -157,7 +193,35 @@ export function plan(config: Config, req: BuildRequest, env: PlanEnvironment): B
   }
   const compileScript = renderCompileScript(base)
   const compileKey = createHash('sha256')
-    .update(JSON.stringify({ compileScript, sources: base.sources.map((s) => s.sha256), arch, executor: req.executor, packages }))
+    .update(JSON.stringify({ compileScript, sources: base.sources.map((s) => s.sha256), arch, executor: req.executor, packages, ...(docker ? { docker } : {}) }))
     .digest('hex')
   return { ...base, compileScript, compileKey }
+}
+
+function resolveBuildImage(versions: Config['versions'], key: string, arch: Arch): { key: string; info: BuildImage; image: string } {
+  const all = versions.buildImages ?? {}
+  const info = all[key]
+  if (!info) {
+    throw new UsageError(`--build-image ${key}: not in versions.yaml buildImages; accepted: ${Object.keys(all).join(', ') || '(none defined)'}`)
+  }
+  const image = info.images[arch]
+  if (!image) {
+    const other = Object.entries(all).filter(([, b]) => b.images[arch]).map(([k]) => k)
+    throw new UsageError(
+      `--build-image ${key} has no ${arch} image; accepted for ${key}: --arch ${Object.keys(info.images).join(', ')}`,
+      other.length ? `For ${arch}, use --build-image ${other.join(' or ')}.` : undefined,
+    )
+  }
+  return { key, info, image }
+}
+
+/** Numeric dotted-version comparison ("2.36" > "2.34"). */
+function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number)
+  const pb = b.split('.').map(Number)
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0)
+    if (d) return d
+  }
+  return 0
 }

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import type { Arch } from '../schema/common.ts'
 import { readElf } from '../artifact/elf.ts'
+import { bwrapPrefix, FULL, namespaceArgs, type Confinement } from './confinement.ts'
 
 /** Lambda's library search order: the base's directories come before the layer's /opt/lib. */
 export const LAMBDA_LD_LIBRARY_PATH = '/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib'
@@ -32,6 +33,8 @@ export interface SandboxSpec {
   env?: Record<string, string>
   /** Run the command through this emulator (arm64 on an x86_64 host). */
   emulator?: string
+  /** What this machine allows (see confinement.ts); the full sandbox when absent. */
+  confinement?: Confinement
 }
 
 export function lambdaEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -56,11 +59,10 @@ export function lambdaEnv(extra: Record<string, string> = {}): Record<string, st
 /** The bwrap argv that runs `cmd` in the sandbox (pure: the caller runs it). */
 export function sandboxArgv(spec: SandboxSpec, cmd: string[]): string[] {
   const args = [
-    'bwrap',
+    ...bwrapPrefix(spec.confinement ?? FULL),
     '--die-with-parent',
     '--unshare-user', '--uid', '993', '--gid', '990',
-    '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--hostname', 'sandbox',
-    '--proc', '/proc',
+    ...namespaceArgs(spec.confinement ?? FULL), '--hostname', 'sandbox',
     '--dev', '/dev',
     '--tmpfs', '/tmp',
     // Tools only (sh, dirname, env...). They find their libraries through LD_LIBRARY_PATH in the base set.

@@ -16,6 +16,7 @@ import { debianLibDirs, nativeArch, nativeArchName } from '../host-libs.ts'
 import { startTlsServer } from './tls.ts'
 import { unpackZip } from './unpack.ts'
 import { eventChecks, type EventChecks } from './events.ts'
+import { detectConfinement } from './confinement.ts'
 
 export interface SmokeOptions {
   zipPath: string
@@ -79,7 +80,12 @@ export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
     const entries = await unpackZip(opts.zipPath, layerDir)
     const baseLibDir = prepareBaseLibs(opts.cacheDir, manifest.arch, manifest.base.libraries, debianLibDirs(manifest.target.gnuTriplet), manifest.base.gconvModules)
     const task = makeTask(work, 'task', {})
+    const confinement = await detectConfinement(run).catch((e: Error) => {
+      throw new SmokeError(e.message, 'Install bubblewrap (scripts/setup-host.sh). In a container: Docker before 23.0 denies user namespaces (--security-opt seccomp=unconfined lifts only that), or run it --privileged.')
+    })
+    for (const lost of confinement.lost) log.info(`» sandbox fidelity: ${lost}`)
     const sandbox = (taskDir = task): SandboxSpec => ({
+      confinement,
       layerDir,
       taskDir,
       baseLibDir,
@@ -215,7 +221,7 @@ export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
       passed: results.every((r) => r.passed),
       at: new Date().toISOString(),
       suite: smokeSuiteId(opts.root),
-      toolchain: { sandbox: bw.stdout.trim(), kernel: release(), host: nativeArchName() },
+      toolchain: { sandbox: bw.stdout.trim(), kernel: release(), host: nativeArchName(), ...(confinement.lost.length ? { confinement: confinement.lost.join('; ') } : {}) },
       checks: results,
     }
     const updated: ZipManifest = { ...manifest, smoke: record }

@@ -125,7 +125,7 @@ t.test('php-cgi renders a hello-world script', async (t) => {
 })
 
 t.test('a second build with unchanged inputs recompiles nothing and gives the same zip', async (t) => {
-  const again = npmRun('build', ['--php', '8.2.32', '--arch', 'x86_64', '--json'])
+  const again = npmRun('build', ['--php', '8.2.32', '--arch', 'x86_64', '--executor', 'host', '--json'])
   t.equal(again.code, 0, again.stderr)
   t.match(again.stderr, /compile php 8\.2\.32 x86_64: cached/)
   t.notMatch(again.stderr, /✓ make php/)
@@ -144,7 +144,7 @@ t.test('the shared-off extensions exist and load when asked', async (t) => {
 t.test('a rebuild from scratch in an empty cache gives a byte-identical zip', async (t) => {
   const cache = mkdtempSync(join(tmpdir(), 'fresh-cache-'))
   const out = mkdtempSync(join(tmpdir(), 'fresh-dist-'))
-  const fresh = npmRun('build', ['--php', '8.2.32', '--arch', 'x86_64', '--json', '--out', out], { PHP_LAYER_CACHE: cache })
+  const fresh = npmRun('build', ['--php', '8.2.32', '--arch', 'x86_64', '--executor', 'host', '--json', '--out', out], { PHP_LAYER_CACHE: cache })
   t.equal(fresh.code, 0, fresh.stderr.slice(-2000))
   t.match(fresh.stderr, /✓ make php 8\.2\.32 x86_64/, 'really compiled again')
   const r = JSON.parse(fresh.stdout) as { sha256: string; zip: string }

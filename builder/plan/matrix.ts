@@ -1,0 +1,37 @@
+// The CI build matrix, derived from versions.yaml by the planner (pure), so workflows never keep their own list:
+// the newest listed release of every PHP minor, for every arch, with the runner that builds that arch natively.
+import semver from 'semver'
+import { ARCHS, type Config } from '../config/types.ts'
+import { DEFAULT_BUILD_IMAGE, plan } from './plan.ts'
+
+export interface MatrixEntry {
+  php: string
+  minor: string
+  arch: string
+  runner: string
+  buildImage: string
+  /** dist/<artifact>.zip and its .manifest.json */
+  artifact: string
+}
+
+export function buildMatrix(config: Config, opts: { minors?: string[]; archs?: string[] } = {}): { include: MatrixEntry[] } {
+  const minors = Object.keys(config.versions.php)
+    .filter((m) => !opts.minors || opts.minors.includes(m))
+    .sort((a, b) => semver.compare(`${a}.0`, `${b}.0`))
+  const include: MatrixEntry[] = []
+  for (const minor of minors) {
+    for (const arch of ARCHS.filter((a) => !opts.archs || opts.archs.includes(a))) {
+      // Each entry runs on a native runner of its arch; which executors exist there is not the matrix's concern.
+      const p = plan(config, { php: minor, arch, executor: 'docker', buildImage: DEFAULT_BUILD_IMAGE }, { executors: [], hostArch: arch })
+      include.push({
+        php: p.php.version,
+        minor,
+        arch,
+        runner: config.versions.archs[arch].ciRunner ?? 'ubuntu-24.04',
+        buildImage: DEFAULT_BUILD_IMAGE,
+        artifact: p.artifact,
+      })
+    }
+  }
+  return { include }
+}
