@@ -183,14 +183,21 @@ export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
       {
         name: 'HTTPS with curl and PHP streams against the CA bundle at Amazon Linux\'s path',
         fn: async () => {
-          const code = `$c = curl_init(${JSON.stringify(tls.url)}); curl_setopt($c, CURLOPT_RETURNTRANSFER, true); $a = curl_exec($c); if ($a === false) { echo "curl: ", curl_error($c); exit(1); } $b = @file_get_contents(${JSON.stringify(tls.url)}); if ($b === false) { echo "stream: ", error_get_last()["message"] ?? "failed"; exit(1); } echo $a, "|", $b;`
-          const r = await exec(['/opt/bin/php', '-r', code])
-          if (r.exitCode !== 0 || r.stdout !== `${tls.body}|${tls.body}`) throw new Error((r.stdout || r.stderr).trim().split('\n')[0] ?? `exit ${r.exitCode}`)
+          // Each client only where the layer has it: a reduced layer (--ext) may have neither.
+          const has = new Set(manifest.extensions.map((e) => e.name))
+          const curl = has.has('curl') ? `$c = curl_init(${JSON.stringify(tls.url)}); curl_setopt($c, CURLOPT_RETURNTRANSFER, true); $a = curl_exec($c); if ($a === false) { echo "curl: ", curl_error($c); exit(1); } echo $a;` : ''
+          const stream = has.has('openssl') ? `$b = @file_get_contents(${JSON.stringify(tls.url)}); if ($b === false) { echo "stream: ", error_get_last()["message"] ?? "failed"; exit(1); } echo "|", $b;` : ''
+          if (!curl && !stream) return 'not applicable: the layer has neither curl nor openssl'
+          const r = await exec(['/opt/bin/php', '-r', curl + stream])
+          const want = (curl ? tls.body : '') + (stream ? `|${tls.body}` : '')
+          if (r.exitCode !== 0 || r.stdout !== want) throw new Error((r.stdout || r.stderr).trim().split('\n')[0] ?? `exit ${r.exitCode}`)
+          return [curl && 'curl', stream && 'PHP streams'].filter(Boolean).join(' and ')
         },
       },
       {
         name: 'opcache active in php-cgi',
         fn: async () => {
+          if (!manifest.extensions.some((e) => e.name === 'opcache')) return 'not applicable: the layer has no opcache'
           const dir = makeTask(work, 'task-cgi', { 'index.php': '<?php $s = function_exists("opcache_get_status") ? opcache_get_status(false) : false; echo is_array($s) && $s["opcache_enabled"] ? "on" : "off";' })
           const r = await exec(['/opt/bin/php-cgi'], sandbox(dir), { REDIRECT_STATUS: '200', REQUEST_METHOD: 'GET', SCRIPT_FILENAME: '/var/task/index.php', SCRIPT_NAME: '/index.php', REQUEST_URI: '/', SERVER_PROTOCOL: 'HTTP/1.1' })
           const body = r.stdout.split(/\r?\n\r?\n/).slice(1).join('\n\n')
