@@ -9,6 +9,7 @@ import { EXECUTOR_NAMES } from './executors/index.ts'
 import { DEFAULT_BUILD_IMAGE } from './plan/plan.ts'
 import { registerPublishCommands } from './publish/command.ts'
 import { registerReleasesCommand } from './releases/command.ts'
+import { registerServeCommand } from './serve/command.ts'
 import { registerSnippetsCommand } from './snippets/command.ts'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -193,6 +194,7 @@ program
 registerPublishCommands(program)
 registerReleasesCommand(program, root)
 registerSnippetsCommand(program)
+registerServeCommand(program, root)
 
 async function main(): Promise<number> {
   try {
