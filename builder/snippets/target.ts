@@ -39,7 +39,8 @@ export const DEFAULT_HANDLER = 'public/index.php'
 export const DEFAULT_FUNCTION_NAME = 'php-website'
 
 const HANDLER_RE = /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$))[A-Za-z0-9._/-]+\.php$/
-const FUNCTION_NAME_RE = /^[A-Za-z][A-Za-z0-9-]{0,47}$/
+// Target group names ("<name>-production") may have at most 32 characters.
+const FUNCTION_NAME_RE = /^[A-Za-z][A-Za-z0-9-]{0,20}$/
 
 export function resolveTarget(versions: Pick<VersionsFile, 'layer' | 'php'>, layers: LayersFile, request: TargetRequest): SnippetTarget {
   const php = parsePhpOption(request.php)
@@ -55,7 +56,7 @@ export function resolveTarget(versions: Pick<VersionsFile, 'layer' | 'php'>, lay
   }
   const functionName = request.functionName ?? DEFAULT_FUNCTION_NAME
   if (!FUNCTION_NAME_RE.test(functionName)) {
-    throw new UsageError(`--name is "${functionName}"; accepted: a letter, then up to 47 letters, digits or dashes`)
+    throw new UsageError(`--name is "${functionName}"; accepted: a letter, then up to 20 letters, digits or dashes (load balancer target groups are named <name>-production, at most 32 characters)`)
   }
   const name = request.layerName ?? layerName(versions.layer, php.minor, request.arch)
   const layer = layers.layers[name]

@@ -118,6 +118,10 @@ for (const source of ['alb', 'url']) {
     writeFileSync(edited, '<?php echo "version 2";\n')
     t.equal(await (await fetch(`${served.url}edited.php`)).text(), 'version 2')
 
+    // PHP's error output reaches the terminal, beside the request that caused it.
+    t.equal((await fetch(`${served.url}fatal.php`)).status, 500)
+    t.match(served.output(), /undefined_function_for_the_parity_test/, 'the fatal error is shown')
+
     // A missing page is the app's own 404; each request is logged with its status and duration.
     t.equal((await fetch(`${served.url}missing`)).status, 404)
     t.match(served.output(), /GET \/some\/page\?x=1&y=two → 200 \(\d+(\.\d+)?m?s\)/)
