@@ -1,14 +1,11 @@
 // Which layer build `npm run serve` runs: the zip given with --layer, else the newest zip in dist/ that has the
 // manifest `npm run build` writes beside it. The zip is checked against its manifest, as smoke and publish do.
 import { existsSync, readdirSync, statSync } from 'node:fs'
-import { arch as hostArch } from 'node:os'
 import { join, relative, resolve } from 'node:path'
-import { readSidecar } from '../assemble/layer.ts'
+import { readSidecar, sidecarPath, type ZipManifest } from '../artifact/manifest.ts'
 import { UsageError } from '../errors.ts'
-import { sidecarPath, type ZipManifest } from '../manifest.ts'
+import { nativeArch, nativeArchName } from '../host-libs.ts'
 import { sha256File } from '../sources/digest.ts'
-
-const NATIVE: Record<string, string> = { x64: 'x86_64', arm64: 'arm64' }
 
 export interface ServedLayer {
   zipPath: string
@@ -30,14 +27,17 @@ export async function findLayer(root: string, layer: string | undefined): Promis
     }
     zipPath = zips.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!
   }
-  const manifest = readSidecar(sidecarPath(zipPath))
-  if (!manifest?.zip) throw new UsageError(`${relative(process.cwd(), zipPath)}: no readable manifest beside it (${sidecarPath(zipPath)})`, 'Serve zips written by npm run build.')
+  const side = readSidecar(zipPath)
+  if (side.state !== 'ok') {
+    throw new UsageError(side.state === 'absent' ? `${sidecarPath(zipPath)}: missing manifest beside the zip` : side.reason, 'Serve zips written by npm run build.')
+  }
+  const manifest = side.manifest
   const sha = await sha256File(zipPath)
   if (sha !== manifest.zip.sha256) {
     throw new UsageError(`${zipPath}: sha256 ${sha} differs from its manifest (${manifest.zip.sha256})`, 'The zip was changed after the build; rebuild it.')
   }
-  if (NATIVE[hostArch()] !== manifest.arch) {
-    throw new UsageError(`${manifest.layerName} is an ${manifest.arch} layer and this machine is ${NATIVE[hostArch()] ?? hostArch()}`, 'Serve a layer built for this machine\'s architecture.')
+  if (nativeArch() !== manifest.arch) {
+    throw new UsageError(`${manifest.layerName} is an ${manifest.arch} layer and this machine is ${nativeArchName()}`, 'Serve a layer built for this machine\'s architecture.')
   }
   return { zipPath, manifest }
 }
@@ -46,5 +46,6 @@ export async function findLayer(root: string, layer: string | undefined): Promis
 export function describeLayer(l: ServedLayer, root: string): string {
   const m = l.manifest
   const smoke = m.smoke?.zipSha256 === m.zip.sha256 ? (m.smoke.passed ? 'smoke passed' : 'smoke FAILED') : 'not smoke-tested'
-  return `${m.layerName} (PHP ${m.php.version}, ${m.arch}, build ${m.buildId.slice(0, 12)}, sha256 ${m.zip.sha256.slice(0, 12)}, ${smoke}) from ${relative(root, l.zipPath) || l.zipPath}`
+  const where = relative(root, l.zipPath)
+  return `${m.layerName} (PHP ${m.php.version}, ${m.arch}, build ${m.buildId.slice(0, 12)}, sha256 ${m.zip.sha256.slice(0, 12)}, ${smoke}) from ${where.startsWith('..') ? l.zipPath : where}`
 }

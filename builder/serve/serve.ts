@@ -11,7 +11,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { loadConfig } from '../config/load.ts'
 import { SmokeError, UsageError } from '../errors.ts'
 import { debianLibDirs } from '../host-libs.ts'
 import { seconds } from '../log.ts'
@@ -60,8 +59,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     throw new UsageError(`--handler ${opts.handler}: no such file in ${opts.appDir}`, 'Name the front controller relative to the app root, e.g. public/index.php.')
   }
   const layer = await findLayer(opts.root, opts.layer)
-  const config = loadConfig({ root: opts.root })
-  const archInfo = config.versions.archs[layer.manifest.arch]
+  const m = layer.manifest
   const work = mkdtempSync(join(tmpdir(), 'php-layer-serve-'))
   let api: RuntimeApiEmulator | undefined
   let box: Sandbox | undefined
@@ -79,7 +77,8 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     const iniDir = join(work, 'ini')
     mkdirSync(iniDir)
     writeFileSync(join(iniDir, '99-serve.ini'), SERVE_INI)
-    const baseLibDir = prepareBaseLibs(opts.cacheDir, layer.manifest.arch, config.baseLibraries[layer.manifest.arch], debianLibDirs(archInfo.gnuTriplet), config.versions.base.gconvModules)
+    // Everything about the target comes from the zip's manifest, as for the smoke test.
+    const baseLibDir = prepareBaseLibs(opts.cacheDir, m.arch, m.base.libraries, debianLibDirs(m.target.gnuTriplet), m.base.gconvModules)
     api = await RuntimeApiEmulator.start()
     const emulator = api
     const argv = sandboxArgv(
@@ -87,7 +86,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
         layerDir,
         taskDir: appDir,
         baseLibDir,
-        gnuTriplet: archInfo.gnuTriplet,
+        gnuTriplet: m.target.gnuTriplet,
         env: {
           AWS_LAMBDA_FUNCTION_NAME: 'serve',
           AWS_LAMBDA_FUNCTION_TIMEOUT: String(opts.timeoutSeconds),

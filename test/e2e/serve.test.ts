@@ -8,9 +8,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { projectRoot } from '../support/cli.ts'
-import { testLayer } from '../support/layer.ts'
+import { DEFAULT_LAYER, ensureLayer } from '../support/layer.ts'
 
-const { result } = testLayer()
+const { result } = await ensureLayer(DEFAULT_LAYER)
 const parityApp = join(projectRoot, 'test/fixtures/parity-app')
 
 interface Served {
