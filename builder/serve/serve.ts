@@ -4,8 +4,8 @@
 // function's answer goes back to the browser as that source's front end would send it.
 //
 // One sandbox serves one request at a time, as one Lambda execution environment does; concurrent browser requests
-// wait in the Runtime API's queue. A sandbox that exits (a crash, or killed at its timeout as Lambda does) is
-// replaced on the next request.
+// wait in the Runtime API's queue. An environment whose bootstrap exited (a crash, an init error) or ran past its
+// timeout is discarded, as Lambda does, and the next request starts a fresh one (a cold start).
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path'
 import { SmokeError, UsageError } from '../errors.ts'
 import { debianLibDirs } from '../host-libs.ts'
 import { seconds } from '../log.ts'
-import { RuntimeApiEmulator, type InvocationResult, type Sandbox } from '../smoke/runtime-api-emulator.ts'
+import { RuntimeApi, spawnRuntime, type RuntimeProcess, type RuntimeResult } from '../smoke/runtime-api.ts'
 import { prepareBaseLibs, sandboxArgv } from '../smoke/sandbox.ts'
 import { unpackZip } from '../smoke/unpack.ts'
 import { eventBodyLimit, fromResponse, SOURCE_LABELS, toEvent, type OutgoingHttp, type Source } from './events.ts'
@@ -61,14 +61,24 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const layer = await findLayer(opts.root, opts.layer)
   const m = layer.manifest
   const work = mkdtempSync(join(tmpdir(), 'php-layer-serve-'))
-  let api: RuntimeApiEmulator | undefined
-  let box: Sandbox | undefined
+  /** One execution environment: a Runtime API and the sandboxed bootstrap polling it. */
+  interface Environment {
+    api: RuntimeApi
+    proc: RuntimeProcess
+    alive: boolean
+  }
+  let env: Environment | undefined
   let server: Server | undefined
+  const discard = async (e: Environment | undefined): Promise<void> => {
+    if (!e) return
+    e.alive = false
+    await e.proc.stop()
+    await e.api.close()
+  }
   const cleanup = async (): Promise<void> => {
     await new Promise<void>((done) => (server ? server.close(() => done()) : done()))
     server?.closeAllConnections()
-    await box?.stop()
-    await api?.close()
+    await discard(env)
     rmSync(work, { recursive: true, force: true })
   }
   try {
@@ -79,52 +89,49 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     writeFileSync(join(iniDir, '99-serve.ini'), SERVE_INI)
     // Everything about the target comes from the zip's manifest, as for the smoke test.
     const baseLibDir = prepareBaseLibs(opts.cacheDir, m.arch, m.base.libraries, debianLibDirs(m.target.gnuTriplet), m.base.gconvModules)
-    api = await RuntimeApiEmulator.start()
-    const emulator = api
-    const argv = sandboxArgv(
-      {
-        layerDir,
-        taskDir: appDir,
-        baseLibDir,
-        gnuTriplet: m.target.gnuTriplet,
-        env: {
-          AWS_LAMBDA_FUNCTION_NAME: 'serve',
-          AWS_LAMBDA_FUNCTION_TIMEOUT: String(opts.timeoutSeconds),
-          ...opts.env,
-          _HANDLER: opts.handler,
-          AWS_LAMBDA_RUNTIME_API: emulator.address,
-          // A leading ":" keeps the compiled-in scan directories (the layer's, then the app's php/conf.d) first.
-          PHP_INI_SCAN_DIR: `:${SERVE_INI_DIR}`,
+    const argvFor = (runtimeApi: string): string[] => {
+      const argv = sandboxArgv(
+        {
+          layerDir,
+          taskDir: appDir,
+          baseLibDir,
+          gnuTriplet: m.target.gnuTriplet,
+          env: {
+            AWS_LAMBDA_FUNCTION_NAME: 'serve',
+            AWS_LAMBDA_FUNCTION_TIMEOUT: String(opts.timeoutSeconds),
+            ...opts.env,
+            _HANDLER: opts.handler,
+            AWS_LAMBDA_RUNTIME_API: runtimeApi,
+            // A leading ":" keeps the compiled-in scan directories (the layer's, then the app's php/conf.d) first.
+            PHP_INI_SCAN_DIR: `:${SERVE_INI_DIR}`,
+          },
         },
-      },
-      ['/opt/bootstrap'],
-    )
-    // The ini directory is serve's own addition to the smoke sandbox: bound read-only before the environment.
-    argv.splice(argv.indexOf('--clearenv'), 0, '--ro-bind', iniDir, SERVE_INI_DIR)
-
-    const startSandbox = async (): Promise<Sandbox> => {
-      const started = emulator.spawnSandbox({ command: argv[0]!, args: argv.slice(1) })
-      for (const stream of [started.process.stdout, started.process.stderr]) {
-        stream?.on('data', (chunk: Buffer) => {
-          for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) opts.out(`  │ ${line}`)
-        })
-      }
-      const t0 = performance.now()
-      const outcome = await Promise.race([
-        emulator.ready().then(() => 'ready' as const),
-        emulator.waitForInitError().then((e) => `init error ${e.errorType ?? ''}: ${e.error?.errorMessage ?? ''}`),
-        started.exited.then(({ code, signal }) => `the bootstrap exited (${signal ?? `code ${code}`})`),
-        new Promise<string>((done) => setTimeout(() => done('no /next call from the bootstrap within 30 s'), 30_000).unref()),
-      ])
-      if (outcome !== 'ready') {
-        await started.stop()
-        throw new SmokeError(`the layer did not start with this app: ${outcome}`, 'Read the bootstrap\'s output above; check --handler and the app\'s php/conf.d.')
-      }
-      opts.out(`sandbox ready (${seconds(performance.now() - t0)} cold start)`)
+        ['/opt/bootstrap'],
+      )
+      // The ini directory is serve's own addition to the smoke sandbox: bound read-only before the environment.
+      argv.splice(argv.indexOf('--clearenv'), 0, '--ro-bind', iniDir, SERVE_INI_DIR)
+      return argv
+    }
+    let pending = ''
+    const showOutput = (text: string): void => {
+      pending += text
+      const lines = pending.split('\n')
+      pending = lines.pop()!
+      for (const line of lines) if (line.trim()) opts.out(`  │ ${line}`)
+    }
+    const startEnvironment = async (): Promise<Environment> => {
+      const api = await RuntimeApi.start()
+      const proc = spawnRuntime(argvFor(api.address), {}, showOutput)
+      const started: Environment = { api, proc, alive: true }
+      void proc.exited.then(({ code, signal }) => {
+        if (!started.alive) return
+        started.alive = false
+        opts.out(`the bootstrap exited (${signal ?? `code ${code}`}); the next request starts a fresh sandbox`)
+      })
       return started
     }
-    box = await startSandbox()
-    let starting: Promise<Sandbox> | undefined
+    env = await startEnvironment()
+    let starting: Promise<Environment> | undefined
 
     const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
       const t0 = performance.now()
@@ -149,23 +156,36 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
         remoteAddress: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
         port: address.port,
       })
-      if (!box?.running) {
+      if (!env?.alive) {
         starting ??= (async () => {
-          opts.out('the previous sandbox is gone; starting a fresh one (a cold start, as Lambda would)')
-          return startSandbox()
+          await discard(env)
+          return startEnvironment()
         })().finally(() => (starting = undefined))
-        box = await starting
+        env = await starting
       }
-      const result: InvocationResult = await emulator.invoke(event, { timeoutMs: opts.timeoutSeconds * 1000 })
-      const answer = result.kind === 'response' ? fromResponse(opts.source, result.json, result.text) : undefined
+      const current = env
+      // A bootstrap that dies mid-request never answers: end the request when it exits.
+      const result: RuntimeResult | { kind: 'exited'; code: number | null; signal: NodeJS.Signals | null } = await Promise.race([
+        current.api.invoke(event, { timeoutMs: opts.timeoutSeconds * 1000 }),
+        current.proc.exited.then(({ code, signal }) => ({ kind: 'exited' as const, code, signal })),
+      ])
+      if (result.kind === 'timeout' || (result.kind === 'error' && result.phase === 'init')) {
+        // Lambda does not reuse an environment that timed out or failed to initialise.
+        void discard(current)
+      }
+      const answer = result.kind === 'response' ? fromResponse(opts.source, result.json, result.payload.toString('utf8')) : undefined
       if (answer) {
         send(res, answer)
         return log(answer.status)
       }
-      const why = result.kind === 'response' ? `not a valid ${opts.source} response: ${result.text.slice(0, 200)}`
-        : result.kind === 'error' ? `function error ${result.errorType ?? ''}: ${result.error?.errorMessage ?? ''}`
+      const detail = (payload: Buffer) => {
+        const doc = (() => { try { return JSON.parse(payload.toString('utf8')) as { errorMessage?: string } } catch { return undefined } })()
+        return doc?.errorMessage ?? payload.toString('utf8').slice(0, 200)
+      }
+      const why = result.kind === 'response' ? `not a valid ${opts.source} response: ${result.payload.toString('utf8').slice(0, 200)}`
+        : result.kind === 'error' ? `${result.phase === 'init' ? 'init error' : 'function error'} ${result.errorType ?? ''}: ${detail(result.payload)}`
         : result.kind === 'timeout' ? result.message
-        : `the sandbox exited (${result.signal ?? `code ${result.code}`}) during the request`
+        : `the bootstrap exited (${result.signal ?? `code ${result.code}`}) during the request`
       const status = result.kind === 'timeout' && opts.source !== 'alb' ? 504 : 502
       send(res, failure(opts.source, status))
       log(status, `— ${why}`)

@@ -149,12 +149,17 @@ export interface RuntimeProcess {
   stop(): Promise<void>
 }
 
-/** Starts argv in its own process group, as Lambda starts a bootstrap, collecting its output. */
-export function spawnRuntime(argv: string[], env: NodeJS.ProcessEnv = {}): RuntimeProcess {
+/**
+ * Starts argv in its own process group, as Lambda starts a bootstrap, collecting its output; `onOutput` also gets
+ * each chunk as it arrives (npm run serve shows PHP's output live).
+ */
+export function spawnRuntime(argv: string[], env: NodeJS.ProcessEnv = {}, onOutput?: (text: string) => void): RuntimeProcess {
   const child = spawn(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   let logs = ''
   const collect = (c: Buffer) => {
-    logs += c.toString('utf8')
+    const text = c.toString('utf8')
+    logs += text
+    onOutput?.(text)
   }
   child.stdout.on('data', collect)
   child.stderr.on('data', collect)
