@@ -94,10 +94,27 @@ final class StaticFiles
         }
         $ifModifiedSince = $request->header('if-modified-since');
         if ($ifModifiedSince !== null) {
-            $since = strtotime($ifModifiedSince);
-            return $since !== false && $mtime <= $since;
+            $since = self::httpDate($ifModifiedSince);
+            return $since !== null && $mtime <= $since;
         }
         return false;
+    }
+
+    /**
+     * An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT", what browsers send back) as a timestamp.
+     * Parsed by hand with gmmktime(): strtotime() needs a timezone database, which a PHP built
+     * against the system's tzdata cannot open in a sandbox without /usr/share/zoneinfo.
+     */
+    private static function httpDate(string $value): ?int
+    {
+        if (preg_match('/^[A-Za-z]{3}, (\d{2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/', trim($value), $m) !== 1) {
+            return null;
+        }
+        $month = array_search(ucfirst(strtolower($m[2])), ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'], true);
+        if ($month === false) {
+            return null;
+        }
+        return gmmktime((int) $m[4], (int) $m[5], (int) $m[6], $month + 1, (int) $m[1], (int) $m[3]);
     }
 
     /** @param list<array{0: string, 1: string}> $headers */
