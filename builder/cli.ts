@@ -26,7 +26,9 @@ const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean)
 program
   .command('build')
   .description('compile PHP and assemble a layer zip (dist/<layer>-<version>-<arch>.zip + .manifest.json)')
-  .requiredOption('--php <version>', 'PHP minor (8.2: newest listed patch) or exact release (8.2.32)')
+  .requiredOption('--php <version>', 'PHP minor (8.2: newest listed patch), exact release (8.2.32, 8.6.0RC3) or semver range')
+  .option('--obtainable', 'build the newest matching release a mirror here can supply (e.g. offline) instead of failing')
+  .option('--pre', 'let a minor or range pick pre-releases (8.6 → 8.6.0RC3); an exact pre-release needs no flag')
   .addOption(new Option('--arch <arch>', 'target architecture').choices(['x86_64', 'arm64']).default('x86_64'))
   .option('--ext <list>', 'comma-separated extensions instead of the default set (versions.yaml)', list)
   .addOption(new Option('--executor <name>', 'where to compile (default: docker when an engine answers and its build image is available, else host)').choices(EXECUTOR_NAMES))
@@ -39,9 +41,10 @@ program
   .option('--no-smoke', 'do not run the smoke test after assembling (publish refuses such a zip)')
   .option('--versions <file>', 'use another versions.yaml (e.g. to try a change)')
   .option('--recipes <dir>', 'use another recipes directory')
-  .action(async (o: { php: string; arch: string; ext?: string[]; executor?: string; buildImage?: string; cache: boolean; out: string; json?: boolean; dryRun?: boolean; verbose?: boolean; versions?: string; recipes?: string; smoke: boolean }) => {
+  .action(async (o: { php: string; arch: string; ext?: string[]; executor?: string; buildImage?: string; cache: boolean; out: string; json?: boolean; dryRun?: boolean; verbose?: boolean; versions?: string; recipes?: string; smoke: boolean; obtainable?: boolean; pre?: boolean }) => {
     const buildImage = o.buildImage ?? process.env.PHP_LAYER_BUILD_IMAGE
-    const partial = { php: o.php, arch: o.arch, ...(o.ext ? { extensions: o.ext } : {}), ...(buildImage ? { buildImage } : {}) }
+    const today = new Date().toISOString().slice(0, 10)
+    const partial = { php: o.php, arch: o.arch, pre: o.pre === true, today, ...(o.ext ? { extensions: o.ext } : {}), ...(buildImage ? { buildImage } : {}) }
     const config = { ...(o.versions ? { versionsFile: resolve(o.versions) } : {}), ...(o.recipes ? { recipesDir: resolve(o.recipes) } : {}) }
     if (o.buildImage && o.executor === 'host') throw new UsageError('--build-image applies to --executor docker only; accepted: --executor docker --build-image <key>')
     if (o.dryRun) {
@@ -55,6 +58,9 @@ program
       if (o.json) process.stdout.write(JSON.stringify(p, null, 2) + '\n')
       else {
         process.stdout.write(`${p.layerName}: PHP ${p.php.version} ${p.arch} (${p.base.name}) via ${p.executor}\n`)
+        if (p.php.preRelease) process.stdout.write(`pre-release: layer ${p.layerName}, never published by the scheduled workflow (publish needs --pre)\n`)
+        if (p.php.pastEndOfLife) process.stdout.write(`END OF LIFE: PHP ${p.php.minor} lost security support after ${p.php.endOfLife}; it still builds, but plan an upgrade\n`)
+        else if (p.php.endOfLife) process.stdout.write(`support: PHP ${p.php.minor} gets security fixes until ${p.php.endOfLife}\n`)
         process.stdout.write(`extensions: ${p.extensions.map((e) => e.name + (e.shared ? (e.enabled ? '(shared)' : '(shared, off)') : '')).join(' ')}\n`)
         process.stdout.write(`sources: ${p.sources.map((s) => `${s.file} sha256:${s.sha256}`).join(' ')}\n`)
         process.stdout.write(`compile key: ${p.compileKey}\n`)
@@ -65,7 +71,7 @@ program
     const { build, defaultExecutor } = await import('./build.ts')
     const log = createLogger({ verbose: !!o.verbose })
     const request = { ...partial, executor: o.executor ?? (await defaultExecutor(root, partial, config, log)) }
-    const out = await build({ root, request, config, outDir: resolve(o.out), log, smoke: o.smoke, fresh: !o.cache })
+    const out = await build({ root, request, config, outDir: resolve(o.out), log, smoke: o.smoke, fresh: !o.cache, obtainable: o.obtainable === true })
     if (o.json) {
       const m = out.manifest
       process.stdout.write(
@@ -112,7 +118,8 @@ program
     const config = loadConfig({ root })
     const newest = Object.keys(config.versions.php).sort().pop()!
     const extensions = o.all ? Object.keys(config.php.extensions) : o.ext
-    const p = plan(config, { php: o.php ?? newest, arch: 'x86_64', executor: 'host', ...(extensions ? { extensions } : {}) }, { executors: [], hostArch: undefined })
+    // pre: the newest minor may have only a release candidate so far; its packages are what a build would need.
+    const p = plan(config, { php: o.php ?? newest, arch: 'x86_64', executor: 'host', pre: true, ...(extensions ? { extensions } : {}) }, { executors: [], hostArch: undefined })
     process.stdout.write(p.packages[o.manager].join('\n') + '\n')
   })
 
@@ -189,6 +196,23 @@ program
     const engine = await findEngine(createRunner(createLogger({ quiet: true })))
     if (!engine) throw new BuildError('no Docker engine answers (tried DOCKER_HOST, /var/run/docker.sock and the project engine socket)', START_ENGINE_HINT)
     process.stdout.write(o.host ? `${engine.host}\n` : `engine ${engine.serverVersion} (${engine.serverArch}) at ${engine.host}; client ${engine.client}; builder ${engine.builder}\n`)
+  })
+
+program
+  .command('debian-suites')
+  .description('list the Debian suites newer than this host\'s that carry the given minors (used by scripts/setup-host.sh --php)')
+  .requiredOption('--php <list>', 'comma-separated PHP minors or versions, e.g. 8.4,8.6.0RC3', list)
+  .action(async (o: { php: string[] }) => {
+    const { loadConfig } = await import('./config/load.ts')
+    const { versions } = loadConfig({ root })
+    const suites = new Set<string>()
+    for (const spec of o.php) {
+      const minor = /^(\d+\.\d+)/.exec(spec)?.[1]
+      const info = minor ? versions.php[minor] : undefined
+      if (!info) throw new UsageError(`--php ${spec}: no such PHP minor in versions.yaml; accepted: ${Object.keys(versions.php).join(', ')}`)
+      for (const s of info.debianSuites ?? []) suites.add(s)
+    }
+    if (suites.size) process.stdout.write([...suites].join('\n') + '\n')
   })
 
 registerPublishCommands(program)

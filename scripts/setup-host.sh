@@ -2,11 +2,25 @@
 # Prepares a Debian/Ubuntu machine for everything this project does: npm dependencies, Debian source packages
 # (the offline mirror for upstream tarballs), the build packages the recipes name, and the tools the tests use.
 # Safe to run again: each step checks before it changes anything.
+#
+#   scripts/setup-host.sh                 this host's own Debian suites only
+#   scripts/setup-host.sh --php 8.4,8.6   also deb-src (never deb) entries for the newer suites carrying those
+#                                         minors' source packages (versions.yaml debianSuites), e.g. trixie, sid
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '» %s\n' "$*"; }
 die() { printf 'setup-host: %s\n' "$*" >&2; exit 1; }
+
+php_minors=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --php) [ $# -ge 2 ] || die "--php needs a value, e.g. --php 8.4,8.5"; php_minors="$2"; shift 2 ;;
+    --php=*) php_minors="${1#--php=}"; shift ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument: $1 (accepted: --php <minors>)" ;;
+  esac
+done
 
 command -v apt-get >/dev/null || die "apt-get not found: this script supports Debian and Ubuntu hosts only"
 SUDO=""
@@ -50,11 +64,48 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# 3b. Newer Debian suites, only for the minors asked for: their source packages (php8.4 in trixie/sid, php8.5 and
+#     php8.6 in experimental) carry the upstream tarballs offline. Only deb-src lines, so the host's binary packages
+#     never come from those suites. The URI is the one this host already uses for its main Debian archive.
+if [ -n "$php_minors" ]; then
+  suites_out=$(npx --no-install tsx builder/cli.ts debian-suites --php "$php_minors")
+  mapfile -t suites <<<"$suites_out"
+  [ -n "$suites_out" ] || suites=()
+  newer_file=/etc/apt/sources.list.d/php-layer-factory-newer-src.sources
+  if [ "${#suites[@]}" -gt 0 ]; then
+    uri=""
+    for f in /etc/apt/sources.list.d/*.sources; do
+      [ -e "$f" ] || continue
+      uri=$(awk -v RS= '/Types:[^\n]*deb/ && /debian-archive-keyring/ && !/debian-security/' "$f" | sed -n 's/^URIs:[[:space:]]*//p' | head -1)
+      [ -n "$uri" ] && break
+    done
+    if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
+      uri=$(grep -E '^deb\s' /etc/apt/sources.list | grep -v security | awk '/debian/ {print $2; exit}')
+    fi
+    [ -n "$uri" ] || die "no Debian archive entry found in apt's sources to derive deb-src entries for ${suites[*]} from"
+    # Keep suites added earlier for other minors: the file only ever grows.
+    have=$(sed -n 's/^Suites:[[:space:]]*//p' "$newer_file" 2>/dev/null || true)
+    all=$(printf '%s\n' $have "${suites[@]}" | awk 'NF && !seen[$0]++' | paste -sd' ')
+    tmp=$(mktemp)
+    printf 'Types: deb-src\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$uri" "$all" >"$tmp"
+    if ! cmp -s "$tmp" "$newer_file" 2>/dev/null; then
+      log "enabling deb-src for $all (PHP $php_minors) in $newer_file"
+      $SUDO install -m 0644 "$tmp" "$newer_file"
+      rm -f "$tmp"
+      $SUDO apt-get "${APT_LOCK[@]}" update -qq
+    else
+      rm -f "$tmp"
+    fi
+  fi
+fi
+
 # 4. Build packages named by the recipes (every extension, so any --ext selection builds), plus the tools the
 #    pipeline and its tests call: gpg for signatures, binutils for strip, bubblewrap for the smoke sandbox,
 #    Debian's php-cgi for fast runtime tests, and nginx + php-fpm (+ gd) as the reference the runtime's parity
 #    suite compares against (the tests start them on loopback themselves).
-mapfile -t build_pkgs < <(npx --no-install tsx builder/cli.ts packages --manager apt --all)
+# (Through a variable: a failing command substitution stops the script, a failing process substitution would not.)
+pkgs_out=$(npx --no-install tsx builder/cli.ts packages --manager apt --all)
+mapfile -t build_pkgs <<<"$pkgs_out"
 tool_pkgs=(gnupg binutils xz-utils bubblewrap unzip php-cgi php-cli php-fpm php-gd nginx-light ca-certificates openssl)
 missing=()
 for p in "${build_pkgs[@]}" "${tool_pkgs[@]}"; do
