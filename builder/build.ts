@@ -18,6 +18,8 @@ import { hashFiles, sha256File } from './sources/digest.ts'
 import { mimeTablePhp } from './assemble/runtime-files.ts'
 import { fetchSource } from './sources/fetch.ts'
 import { debianMirror, localMirror, upstreamMirror } from './sources/mirrors.ts'
+import { obtainPhp } from './sources/obtain.ts'
+import { phpCandidates } from './plan/resolve.ts'
 
 export interface BuildOptions {
   root: string
@@ -31,6 +33,8 @@ export interface BuildOptions {
   smoke?: boolean
   /** Recompile from scratch (no compile cache, no Docker cache of the compile): what `npm run verify` does. */
   fresh?: boolean
+  /** Build the newest matching release that can be fetched here, instead of failing when the newest cannot. */
+  obtainable?: boolean
 }
 
 export interface BuildOutcome {
@@ -51,7 +55,12 @@ export function planOnly(root: string, request: BuildRequest, config: Omit<LoadO
 export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   const { log } = opts
   const t0 = performance.now()
-  const plan = planOnly(opts.root, opts.request, opts.config)
+  const config = loadConfig({ root: opts.root, ...opts.config })
+  const env = { executors: EXECUTOR_CAPABILITIES, hostArch: nativeArch() }
+  // Every release --php may mean, preferred first; each planned (pure, cheap) so its source spec is known.
+  const candidates = phpCandidates(config.versions, opts.request.php, { pre: opts.request.pre === true })
+    .map((c) => makePlan(config, { ...opts.request, php: c.release.version }, env))
+  let plan = candidates[0]!
   // Refused here, before any source is fetched, when the executor cannot build the target on this machine.
   if (!plan.buildable.ok) {
     throw new UsageError(`--arch ${plan.arch} --executor ${plan.executor}: ${refusal(plan.buildable, plan.arch)}`, 'Use one of the executors named, or build on such a machine.')
@@ -59,19 +68,31 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   const cacheDir = opts.cacheDir ?? defaultCacheDir(opts.root)
   const logDir = join(cacheDir, 'logs')
   const run = createRunner(log, join(logDir, 'commands.log'))
-  log.info(`» ${plan.layerName}: PHP ${plan.php.version} ${plan.arch} on ${plan.base.name}, executor ${plan.executor}${plan.docker ? ` (${plan.docker.buildImage}: ${plan.docker.image})` : ''}, ${plan.extensions.length} extensions`)
   if (opts.fresh && plan.executor !== 'docker') throw new UsageError('--no-cache applies to --executor docker only; accepted: --executor docker --no-cache')
   // Before any download: a docker build without an engine fails at once, saying how to start one.
   if (plan.executor === 'docker') await (await import('./executors/engine.ts')).requireEngine(run)
 
   const localDirs = (process.env.PHP_LAYER_SOURCES ?? '').split(':').filter(Boolean)
   const mirrors = [upstreamMirror(), debianMirror(run), localMirror(localDirs)]
-  const sources = []
-  for (const spec of plan.sources) {
+  const fetchCtx = { cacheDir, keysDir: join(opts.root, 'recipes', 'keys'), mirrors, run }
+  const p0 = performance.now()
+  const phpSpec = (p: BuildPlan) => p.sources.find((s) => s.name === 'php')!
+  const got = await obtainPhp(
+    candidates.map((p) => ({ version: p.php.version, minor: p.php.minor, spec: phpSpec(p) })),
+    fetchCtx,
+    { obtainable: opts.obtainable === true },
+  )
+  plan = candidates[got.index]!
+  for (const s of got.skipped) log.info(`  PHP ${s.version} cannot be fetched here (${s.why})`)
+  if (got.index > 0) log.info(`  --obtainable: building PHP ${plan.php.version}, the newest listed release that can be fetched`)
+  log.info(`» ${plan.layerName}: PHP ${plan.php.version} ${plan.arch} on ${plan.base.name}, executor ${plan.executor}${plan.docker ? ` (${plan.docker.buildImage}: ${plan.docker.image})` : ''}, ${plan.extensions.length} extensions`)
+  log.done(`source ${phpSpec(plan).file} (${got.fetched.manifest.verified.join(', ')}; from ${got.fetched.manifest.origin})`, performance.now() - p0)
+  const sources = [got.fetched]
+  for (const spec of plan.sources.filter((s) => s.name !== 'php')) {
     const s0 = performance.now()
-    const got = await fetchSource(spec, { cacheDir, keysDir: join(opts.root, 'recipes', 'keys'), mirrors, run })
-    log.done(`source ${spec.file} (${got.manifest.verified.join(', ')}; from ${got.manifest.origin})`, performance.now() - s0)
-    sources.push(got)
+    const one = await fetchSource(spec, fetchCtx)
+    log.done(`source ${spec.file} (${one.manifest.verified.join(', ')}; from ${one.manifest.origin})`, performance.now() - s0)
+    sources.push(one)
   }
 
   const executor = await EXECUTORS[plan.executor]!.load()

@@ -73,7 +73,8 @@ export async function assembleLayer(input: AssembleInput): Promise<AssembleResul
     const manifest: LayerManifest = {
       schema: MANIFEST_SCHEMA_VERSION,
       layerName: plan.layerName,
-      php: plan.php,
+      // Only what identifies the build: end-of-life status depends on the day, and the zip must not.
+      php: { version: plan.php.version, minor: plan.php.minor },
       arch: plan.arch,
       base: {
         name: plan.base.name,

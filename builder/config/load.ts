@@ -6,6 +6,7 @@ import semver from 'semver'
 import { ConfigError } from '../errors.ts'
 import { ARCHS, type Config, type PhpRecipe, type VersionsFile } from './types.ts'
 import { parseAndValidate } from '../schema/validate.ts'
+import { compareDesc } from '../plan/php-version.ts'
 import { phpRecipeSchema, versionsSchema } from './schema.ts'
 
 export interface LoadOptions {
@@ -53,6 +54,11 @@ export function loadConfig(opts: LoadOptions): Config {
 
 function checkVersions(file: string, v: VersionsFile): void {
   for (const [minor, info] of Object.entries(v.php)) {
+    // Date.parse rolls 2026-02-30 over into March; a real date survives the round trip unchanged.
+    const eol = info.endOfLife === undefined ? undefined : new Date(info.endOfLife + 'T00:00:00Z')
+    if (eol && (Number.isNaN(eol.getTime()) || eol.toISOString().slice(0, 10) !== info.endOfLife)) {
+      throw new ConfigError(`${file}: php."${minor}".endOfLife is "${info.endOfLife}", not a real date; accepted: a date like "2026-12-31"`)
+    }
     const seen = new Set<string>()
     info.releases.forEach((r, i) => {
       const at = `php."${minor}".releases[${i}]`
@@ -61,7 +67,7 @@ function checkVersions(file: string, v: VersionsFile): void {
       }
       if (seen.has(r.version)) throw new ConfigError(`${file}: ${at}.version ${r.version} is listed twice; accepted: each version once`)
       seen.add(r.version)
-      if (i > 0 && semver.gt(r.version, info.releases[i - 1]!.version)) {
+      if (i > 0 && compareDesc(r.version, info.releases[i - 1]!.version) < 0) {
         throw new ConfigError(`${file}: ${at}.version ${r.version} is newer than the entry before it; accepted: releases newest first`)
       }
     })

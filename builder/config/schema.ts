@@ -6,7 +6,8 @@ import {
 
 const fingerprint = Type.String({ pattern: '^[0-9A-F]{40}$', description: '40 uppercase hex characters' })
 const httpsUrl = Type.String({ pattern: '^https://\\S+$', description: 'an https:// URL' })
-const phpVersion = Type.String({ pattern: '^8\\.\\d+\\.\\d+$', description: 'a PHP version like 8.2.32' })
+const phpVersion = Type.String({ pattern: '^8\\.\\d+\\.\\d+((alpha|beta|RC)\\d+)?$', description: 'a PHP version like 8.2.32 or 8.6.0RC3' })
+const isoDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'a date like "2026-12-31"' })
 
 export const PhpReleaseSchema = Type.Object({ version: phpVersion, sha256: Sha256Hex, url: httpsUrl, signature: httpsUrl }, closed)
 
@@ -16,6 +17,13 @@ export const PhpMinorSchema = Type.Object(
     signers: Type.Array(fingerprint, { minItems: 1 }),
     /** Debian source package carrying this minor's upstream tarball, e.g. php8.2. */
     debianSource: Type.Optional(Type.String({ pattern: '^[a-z0-9.+-]+$', description: 'a Debian source package name' })),
+    /**
+     * Debian suites newer than the build host's that carry debianSource; scripts/setup-host.sh adds deb-src entries
+     * for them only when asked to prepare a build of this minor.
+     */
+    debianSuites: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z]+(-[a-z]+)?$', description: 'a Debian suite like trixie' }))),
+    /** Last day of security support (php.net's supported-versions page); after it the minor still builds, flagged. */
+    endOfLife: Type.Optional(isoDate),
     /** Newest first. */
     releases: Type.Array(PhpReleaseSchema, { minItems: 1 }),
   },

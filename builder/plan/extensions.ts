@@ -1,5 +1,5 @@
 // Which extensions a build gets, with keyed overrides applied and requirements pulled in.
-import semver from 'semver'
+import { satisfies } from './php-version.ts'
 import { UsageError } from '../errors.ts'
 import type { Arch, ExtensionFields, PhpRecipe, When } from '../config/types.ts'
 
@@ -24,7 +24,7 @@ export interface PlannedExtension {
 }
 
 export function matches(when: When, t: Target): boolean {
-  if (when.php !== undefined && !semver.satisfies(t.php, when.php)) return false
+  if (when.php !== undefined && !satisfies(t.php, when.php)) return false
   if (when.arch !== undefined && when.arch !== t.arch) return false
   if (when.executor !== undefined && when.executor !== t.executor) return false
   return true

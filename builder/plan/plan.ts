@@ -8,6 +8,7 @@ import { planExtensions, type PlannedExtension } from './extensions.ts'
 import { layerName } from './naming.ts'
 import { resolveArch, resolvePhp } from './resolve.ts'
 import { renderCompileScript } from './compile-script.ts'
+import { debianUpstreamVersion, isPreRelease } from './php-version.ts'
 
 export interface BuildRequest {
   php: string
@@ -16,6 +17,10 @@ export interface BuildRequest {
   extensions?: string[]
   /** A name from the executor registry (builder/executors/index.ts). */
   executor: string
+  /** Let a minor or range pick pre-releases (an exact pre-release version needs no flag). */
+  pre?: boolean
+  /** Today's date (YYYY-MM-DD), to flag a minor past its end of life; the planner reads no clock itself. */
+  today?: string
   /** docker executor only: a key of versions.yaml buildImages (default al2023). */
   buildImage?: string
 }
@@ -59,8 +64,19 @@ export interface SourceSpec {
   debian?: { package: string; origFile: string }
 }
 
+export interface PlannedPhp {
+  version: string
+  minor: string
+  /** 8.6.0RC3 and friends: built only on request, named apart (php-86-rc), never published by schedule. */
+  preRelease: boolean
+  /** Last day of security support, when versions.yaml says. */
+  endOfLife?: string
+  /** True when the request's date is after endOfLife: the layer still builds, and says so. */
+  pastEndOfLife?: boolean
+}
+
 export interface BuildPlan {
-  php: { version: string; minor: string }
+  php: PlannedPhp
   arch: Arch
   archInfo: Config['versions']['archs'][Arch]
   base: Config['versions']['base']
@@ -96,7 +112,7 @@ const uniqSorted = (xs: string[]) => [...new Set(xs)].sort()
 
 export function plan(config: Config, req: BuildRequest, env: PlanEnvironment): BuildPlan {
   const { versions, php: recipe } = config
-  const { minor, release } = resolvePhp(versions, req.php)
+  const { minor, release } = resolvePhp(versions, req.php, { pre: req.pre === true })
   const arch = resolveArch(req.arch)
   const archInfo = versions.archs[arch]
   const target = { php: release.version, arch, executor: req.executor }
@@ -157,7 +173,8 @@ export function plan(config: Config, req: BuildRequest, env: PlanEnvironment): B
   }
   if (minorInfo.debianSource) {
     const ext = file.slice(`php-${release.version}`.length)
-    phpSource.debian = { package: minorInfo.debianSource, origFile: `${minorInfo.debianSource}_${release.version}.orig${ext}` }
+    const upstream = debianUpstreamVersion(release.version)
+    phpSource.debian = { package: minorInfo.debianSource, origFile: `${minorInfo.debianSource}_${upstream}.orig${ext}` }
   }
 
   const confd = extensions
@@ -169,17 +186,23 @@ export function plan(config: Config, req: BuildRequest, env: PlanEnvironment): B
   // Settings for built-in extensions (opcache in 8.5+) still belong in conf.d.
   for (const e of extensions.filter((x) => !x.shared && x.ini.length)) confd.push({ file: `10-${e.name}.ini`, lines: e.ini })
 
+  const php: PlannedPhp = { version: release.version, minor, preRelease: isPreRelease(release.version) }
+  if (minorInfo.endOfLife) {
+    php.endOfLife = minorInfo.endOfLife
+    if (req.today) php.pastEndOfLife = req.today > minorInfo.endOfLife
+  }
+  const name = layerName(versions.layer, minor, arch, release.version)
   const base = {
-    php: { version: release.version, minor },
+    php,
     arch,
     archInfo,
     base: versions.base,
     executor: req.executor,
     ...(docker ? { docker } : {}),
     buildable: buildability(env.executors, { executor: req.executor, arch, base: versions.base.name }, env.hostArch),
-    layerName: layerName(versions.layer, minor, arch),
+    layerName: name,
     license: versions.layer.license,
-    artifact: `${layerName(versions.layer, minor, arch)}-${release.version}-${arch}`,
+    artifact: `${name}-${release.version}-${arch}`,
     extensions,
     expectedModules,
     configureFlags,

@@ -2,10 +2,16 @@
 import semver from 'semver'
 import { UsageError } from '../errors.ts'
 import { ARCHS, type Arch, type PhpRelease, type VersionsFile } from '../config/types.ts'
+import { compareDesc, isPreRelease, satisfies, toSemver } from './php-version.ts'
 
 export interface ResolvedPhp {
   minor: string
   release: PhpRelease
+}
+
+export interface ResolveOptions {
+  /** Let a minor or range pick pre-releases (8.6.0RC3); an exact pre-release version is always accepted. */
+  pre?: boolean
 }
 
 function minors(v: VersionsFile): string[] {
@@ -13,32 +19,47 @@ function minors(v: VersionsFile): string[] {
 }
 
 /**
- * `8.2` → the newest listed 8.2 patch; `8.2.32` → exactly that release; any other semver range (`^8.3`, `8.x`)
- * → the newest listed release it matches.
+ * Every listed release `--php` may mean, the preferred first: `8.2` → the 8.2 patches, newest first; `8.2.32` →
+ * exactly that release; any other semver range (`^8.3`, `8.x`) → the listed releases it matches, newest first.
+ * Pre-releases are included for an exact version, or with `pre`. The build takes the first one it can obtain
+ * (`--obtainable`) or the first one, full stop.
  */
-export function resolvePhp(v: VersionsFile, spec: string): ResolvedPhp {
+export function phpCandidates(v: VersionsFile, spec: string, opts: ResolveOptions = {}): ResolvedPhp[] {
   const all = minors(v).flatMap((minor) => v.php[minor]!.releases.map((release) => ({ minor, release })))
-  const accepted = `${minors(v).join(', ')} or an exact listed release such as ${all.find((r) => r.minor === minors(v)[0])?.release.version ?? '8.2.32'}`
+  const example = all.find((r) => r.minor === minors(v)[0])?.release.version ?? '8.2.32'
+  const accepted = `${minors(v).join(', ')} or an exact listed release such as ${example}`
   const trimmed = spec.trim()
+  const stable = (r: ResolvedPhp) => opts.pre || !isPreRelease(r.release.version)
+  const onlyPre = (hits: ResolvedPhp[], what: string): never => {
+    const list = hits.map((h) => h.release.version).join(', ')
+    throw new UsageError(`--php ${spec}: ${what} has only pre-releases (${list}); accepted: name one exactly (--php ${hits[0]!.release.version}) or add --pre`)
+  }
   // semver reads '' and '*' as "anything"; a build must name what it wants.
   if (trimmed === '' || trimmed === '*') throw new UsageError(`--php ${JSON.stringify(spec)}: empty version; accepted: ${accepted}`)
   if (/^\d+\.\d+$/.test(trimmed)) {
     const info = v.php[trimmed]
     if (!info) throw new UsageError(`--php ${spec}: no such PHP minor in versions.yaml; accepted: ${accepted}`)
-    return { minor: trimmed, release: info.releases[0]! }
+    const hits = info.releases.map((release) => ({ minor: trimmed, release }))
+    const usable = hits.filter(stable).sort((a, b) => compareDesc(a.release.version, b.release.version))
+    return usable.length ? usable : onlyPre(hits, trimmed)
   }
-  if (semver.valid(trimmed)) {
-    const hit = all.find((r) => r.release.version === trimmed)
-    if (!hit) throw new UsageError(`--php ${spec}: release not listed in versions.yaml; accepted: ${accepted}`)
-    return hit
+  const exact = all.find((r) => r.release.version.toLowerCase() === trimmed.toLowerCase() || toSemver(r.release.version) === trimmed)
+  if (exact) return [exact]
+  if (semver.valid(trimmed) || /^\d+\.\d+\.\d+(alpha|beta|RC)\d+$/i.test(trimmed)) {
+    throw new UsageError(`--php ${spec}: release not listed in versions.yaml; accepted: ${accepted}`)
   }
   const range = semver.validRange(trimmed)
   if (range) {
-    const hits = all.filter((r) => semver.satisfies(r.release.version, range))
-    hits.sort((a, b) => semver.rcompare(a.release.version, b.release.version))
-    if (hits[0]) return hits[0]
+    const hits = all.filter((r) => satisfies(r.release.version, range))
+    const usable = hits.filter(stable).sort((a, b) => compareDesc(a.release.version, b.release.version))
+    if (usable.length) return usable
+    if (hits.length) return onlyPre(hits, `range ${trimmed}`)
   }
   throw new UsageError(`--php ${spec}: no listed release matches; accepted: ${accepted}`)
+}
+
+export function resolvePhp(v: VersionsFile, spec: string, opts: ResolveOptions = {}): ResolvedPhp {
+  return phpCandidates(v, spec, opts)[0]!
 }
 
 export function resolveArch(spec: string): Arch {

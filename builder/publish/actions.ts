@@ -33,6 +33,7 @@ export interface PublishOptions {
   dryRun?: boolean
   json?: boolean
   allowNonAl2023?: boolean
+  pre?: boolean
   concurrency?: string
   uploadConcurrency?: string
   s3Bucket?: string
@@ -67,6 +68,7 @@ export async function publishAction(zip: string, opts: PublishOptions, io: Io = 
     layerName: opts.layerName,
     dryRun: opts.dryRun === true,
     allowNonAl2023: opts.allowNonAl2023 === true,
+    allowPreRelease: opts.pre === true,
     concurrency,
     uploadConcurrency,
     s3Bucket: opts.s3Bucket ?? process.env[S3_BUCKET_ENV],
@@ -127,7 +129,7 @@ export async function arnAction(opts: ArnOptions, io: Io = processIo): Promise<v
     if (!(php.minor in config.versions.php)) {
       throw new UsageError(`--php ${opts.php}: PHP ${php.minor} is not in versions.yaml; accepted: ${Object.keys(config.versions.php).join(', ')}`)
     }
-    name = layerName(config.versions.layer, php.minor, arch)
+    name = layerName(config.versions.layer, php.minor, arch, php.exact)
   }
   const entry = findRegionEntry(await readLayersFile(layersPath), { layerName: name, region: opts.region, exactPhp: php.exact })
   io.out(opts.json === true ? JSON.stringify({ layerName: name, region: opts.region, ...entry }, null, 2) + '\n' : `${entry.arn}\n`)

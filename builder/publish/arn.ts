@@ -9,7 +9,7 @@ export const TABLE_END = '<!-- layers-arn-table:end -->'
 
 /** `8.3` → { minor: '8.3' }; `8.3.14` → { minor: '8.3', exact: '8.3.14' }. */
 export function parsePhpOption(php: string): { minor: string; exact?: string } {
-  const m = /^(\d+)\.(\d+)(?:\.(\d+))?$/.exec(php.trim())
+  const m = /^(\d+)\.(\d+)(?:\.(\d+(?:(?:alpha|beta|RC)\d+)?))?$/.exec(php.trim())
   if (!m) throw new UsageError(`--php is "${php}"; accepted: a PHP minor like 8.3 or an exact version like 8.3.14`)
   const minor = `${m[1]}.${m[2]}`
   return m[3] === undefined ? { minor } : { minor, exact: php.trim() }

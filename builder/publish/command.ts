@@ -40,6 +40,7 @@ export function registerPublishCommands(program: Command, io?: Io): void {
     .option('--dry-run', 'check everything and show what each region would do; publish nothing')
     .option('--json', 'print the report as JSON')
     .option('--allow-non-al2023', 'allow a zip built for another base than provided.al2023')
+    .option('--pre', 'allow a pre-release build (8.6.0RC3, layer php-86-rc); scheduled publishing never passes it')
     .option('--concurrency <n>', 'regions in flight at once (default 32)')
     .option('--upload-concurrency <n>', 'uploads in flight at once (default: as many as fit 256 MiB of zip, at most 32)')
     .option('--s3-bucket <name>', 'bucket for zips over the 50 MiB direct-upload limit; {region} is replaced (env PHP_LAYERS_S3_BUCKET)')

@@ -44,6 +44,7 @@ export interface PublishInput {
   layerName?: string
   dryRun?: boolean
   allowNonAl2023?: boolean
+  allowPreRelease?: boolean
   concurrency?: number
   uploadConcurrency?: number
   /** Bucket name for zips over the direct-upload limit; `{region}` is replaced per region. */
@@ -110,9 +111,9 @@ export async function preparePublish(input: PublishInput): Promise<PublishPlan> 
   positiveInt(input.uploadConcurrency, 1, '--upload-concurrency')
   // Regions first: a typo there is the cheapest thing to report.
   const regions = resolveRegions(input.regions, input.versions.regions)
-  const zip = await loadPublishableZip(input.zipPath, { allowNonAl2023: input.allowNonAl2023 === true })
+  const zip = await loadPublishableZip(input.zipPath, { allowNonAl2023: input.allowNonAl2023 === true, allowPreRelease: input.allowPreRelease === true })
   const m = zip.manifest
-  const expected = namingLayerName(input.versions.layer, m.php.minor, m.arch)
+  const expected = namingLayerName(input.versions.layer, m.php.minor, m.arch, m.php.version)
   if (input.layerName === undefined && m.layerName !== expected) {
     throw new PublishError(
       `the manifest names the layer "${m.layerName}" but the naming function gives "${expected}" for PHP ${m.php.minor} on ${m.arch}`,

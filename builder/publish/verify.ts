@@ -1,5 +1,6 @@
 // Pure checks deciding whether a zip may be published: the sidecar must describe exactly these bytes, a smoke run
 // must have passed against exactly these bytes, and the layer inside must be the one the sidecar describes.
+import { isPreRelease } from '../plan/php-version.ts'
 import { PublishError } from '../errors.ts'
 import type { LayerManifest, ZipManifest } from '../artifact/manifest.ts'
 
@@ -16,6 +17,8 @@ export interface ZipFacts {
 
 export interface VerifyOptions {
   allowNonAl2023?: boolean
+  /** Publish a pre-release (8.6.0RC3) build; the scheduled workflow never passes this. */
+  allowPreRelease?: boolean
   /** For messages. */
   zipName: string
   sidecarName: string
@@ -72,6 +75,12 @@ export function verifySidecar(sidecar: unknown, facts: ZipFacts, opts: VerifyOpt
     throw new PublishError(
       `${opts.zipName} failed its smoke test${failed.length > 0 ? ` (${failed.join(', ')})` : ''}; refusing to publish`,
       'Fix the build and run npm run smoke again.',
+    )
+  }
+  if (isPreRelease(m.php.version) && opts.allowPreRelease !== true) {
+    throw new PublishError(
+      `${opts.zipName} is PHP ${m.php.version}, a pre-release; refusing to publish it`,
+      'Pass --pre to publish a pre-release layer deliberately (it keeps its own name, e.g. php-86-rc).',
     )
   }
   if (m.base.name !== AL2023 && opts.allowNonAl2023 !== true) {

@@ -20,7 +20,7 @@ export function zipFacts(bytes: Buffer): ZipFacts {
   return { sha256: digest.toString('hex'), codeSha256: digest.toString('base64'), bytes: bytes.length }
 }
 
-export async function loadPublishableZip(zipPath: string, opts: { allowNonAl2023?: boolean } = {}): Promise<PublishableZip> {
+export async function loadPublishableZip(zipPath: string, opts: { allowNonAl2023?: boolean; allowPreRelease?: boolean } = {}): Promise<PublishableZip> {
   const zipName = basename(zipPath)
   let bytes: Buffer
   try {
@@ -47,7 +47,7 @@ export async function loadPublishableZip(zipPath: string, opts: { allowNonAl2023
     throw new PublishError(`${sidecarName}: not valid JSON (${(e as Error).message})`)
   }
   const facts = zipFacts(bytes)
-  const manifest = verifySidecar(parsed, facts, { zipName, sidecarName, allowNonAl2023: opts.allowNonAl2023 === true })
+  const manifest = verifySidecar(parsed, facts, { zipName, sidecarName, allowNonAl2023: opts.allowNonAl2023 === true, allowPreRelease: opts.allowPreRelease === true })
 
   let inner: Buffer | undefined
   try {

@@ -39,7 +39,7 @@ export async function fetchSource(spec: SourceSpec, ctx: FetchContext): Promise<
     return { spec, path, manifest: { name: spec.name, version: spec.version, sha256: spec.sha256, origin: meta.origin, verified } }
   }
 
-  const tried: string[] = []
+  const tried: Array<{ mirror: string; message: string }> = []
   mkdirSync(join(ctx.cacheDir, 'tmp'), { recursive: true })
   for (const mirror of ctx.mirrors) {
     const scratch = mkdtempSync(join(ctx.cacheDir, 'tmp', `${spec.name}-`))
@@ -61,15 +61,25 @@ export async function fetchSource(spec: SourceSpec, ctx: FetchContext): Promise<
       renameSync(staged, dir)
       return { spec, path, manifest: { name: spec.name, version: spec.version, sha256: spec.sha256, origin: got.origin, verified } }
     } catch (e) {
-      tried.push(`${mirror.name}: ${(e as Error).message}`)
+      tried.push({ mirror: mirror.name, message: (e as Error).message })
     } finally {
       rmSync(scratch, { recursive: true, force: true })
     }
   }
-  throw new SourceError(
-    `could not obtain ${spec.file} (sha256 ${spec.sha256}); tried ${tried.join(' | ')}`,
-    'Check network access, run scripts/setup-host.sh to enable Debian source packages, or put the file in a directory named by PHP_LAYER_SOURCES.',
-  )
+  throw new UnobtainableError(spec, tried)
+}
+
+/** No mirror could supply a verified copy; `tried` says why, per mirror. */
+export class UnobtainableError extends SourceError {
+  constructor(
+    readonly spec: SourceSpec,
+    readonly tried: Array<{ mirror: string; message: string }>,
+  ) {
+    super(
+      `could not obtain ${spec.file} (sha256 ${spec.sha256}); tried ${tried.map((t) => `${t.mirror}: ${t.message}`).join(' | ')}`,
+      'Check network access, run scripts/setup-host.sh to enable Debian source packages, or put the file in a directory named by PHP_LAYER_SOURCES.',
+    )
+  }
 }
 
 async function verify(

@@ -28,12 +28,24 @@ async function download(url: string, dest: string, timeoutMs: number): Promise<v
   await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(dest))
 }
 
+/** Errors meaning "this host cannot be reached from here", as opposed to a missing file. */
+const UNREACHABLE = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ENETUNREACH', 'EHOSTUNREACH', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT'])
+
 export function upstreamMirror(timeoutMs = 120_000): Mirror {
+  // A host that could not be reached once is not asked again by this mirror, so probing many releases offline
+  // (--obtainable) costs one failed lookup, not one per release.
+  const down = new Map<string, string>()
   return {
     name: 'upstream',
     async fetch(spec, dir) {
       const errors: string[] = []
       for (const url of spec.urls) {
+        const host = new URL(url).host
+        const known = down.get(host)
+        if (known) {
+          errors.push(`${url}: ${known}`)
+          continue
+        }
         try {
           const file = join(dir, spec.file)
           await download(url, file, timeoutMs)
@@ -45,7 +57,10 @@ export function upstreamMirror(timeoutMs = 120_000): Mirror {
           return out
         } catch (e) {
           const err = e as Error & { cause?: { code?: string } }
-          errors.push(`${url}: ${err.cause?.code ?? err.message}`)
+          const code = err.cause?.code ?? (err.name === 'TimeoutError' ? 'ETIMEDOUT' : undefined)
+          const why = code && UNREACHABLE.has(code) ? `${code} (unreachable)` : (code ?? err.message)
+          if (why.endsWith('(unreachable)')) down.set(host, why)
+          errors.push(`${url}: ${why}`)
         }
       }
       throw new Error(errors.join('; ') || 'no upstream URL')
@@ -76,19 +91,26 @@ export function parseShowsrc(text: string): Array<{ version: string; sha256: Map
  * lists a newer version it does not serve (bookworm-security does this) is never chosen.
  */
 export function debianMirror(run: Runner): Mirror {
+  // One look-up per package per mirror: probing several releases of a minor reads the index once.
+  const shown = new Map<string, Promise<Awaited<ReturnType<Runner>>>>()
   return {
     name: 'debian',
     async fetch(spec, dir) {
       if (!spec.debian) throw new Error('no Debian source package known for this source')
       const { package: pkg, origFile } = spec.debian
-      const show = await run(['apt-cache', 'showsrc', pkg])
+      if (!shown.has(pkg)) shown.set(pkg, run(['apt-cache', 'showsrc', pkg]))
+      const show = await shown.get(pkg)!
       if (show.exitCode !== 0 || !show.stdout.trim()) {
         throw new Error(`apt-cache showsrc ${pkg} found nothing (deb-src not enabled? run scripts/setup-host.sh)`)
       }
       const stanza = parseShowsrc(show.stdout).find((s) => s.sha256.get(origFile) === spec.sha256)
       if (!stanza) throw new Error(`no ${pkg} source version carries ${origFile} with sha256 ${spec.sha256.slice(0, 12)}…`)
       const got = await run(['apt-get', 'source', '--download-only', '-qq', `${pkg}=${stanza.version}`], { cwd: dir })
-      if (got.exitCode !== 0) throw new Error(`apt-get source ${pkg}=${stanza.version}: ${got.stderr.trim().split('\n').pop()}`)
+      if (got.exitCode !== 0) {
+        // apt ends with "E: Failed to fetch some archives."; the line naming the missing file says more.
+        const lines = got.stderr.trim().split('\n')
+        throw new Error(`apt-get source ${pkg}=${stanza.version}: ${lines.find((l) => /Failed to fetch \S+ /.test(l)) ?? lines.pop()}`)
+      }
       const file = join(dir, spec.file)
       copyFileSync(join(dir, origFile), file)
       const out: Fetched = { file, origin: `debian:${pkg}=${stanza.version}` }

@@ -58,7 +58,7 @@ export async function makeLayerZip(opts: LayerZipOptions): Promise<LayerZip> {
   const php = opts.php ?? '8.3.14'
   const minor = php.split('.').slice(0, 2).join('.')
   const arch = opts.arch ?? 'x86_64'
-  const name = layerName(repoConfig().versions.layer, minor, arch)
+  const name = layerName(repoConfig().versions.layer, minor, arch, php)
   const baseName = opts.baseName ?? 'provided.al2023'
   const layer: LayerManifest = {
     schema: 2,

@@ -147,6 +147,14 @@ t.test('zip checks', async (t) => {
     t.equal(p.manifest.base.name, 'provided.al2')
   })
 
+  t.test('a pre-release build is refused unless --pre says it is meant', async (t) => {
+    const z = await makeLayerZip({ dir, variant: 'rc', php: '8.6.0RC3' })
+    t.equal(z.manifest.layerName, 'php-86-rc')
+    await t.rejects(loadPublishableZip(z.zipPath), { name: 'PublishError', message: /is PHP 8\.6\.0RC3, a pre-release; refusing to publish it/ })
+    const p = await loadPublishableZip(z.zipPath, { allowPreRelease: true })
+    t.equal(p.manifest.php.version, '8.6.0RC3')
+  })
+
   t.test('the layer inside must carry php/manifest.json describing the same build', async (t) => {
     const noInner = await makeLayerZip({ dir, variant: 'noinner', innerManifest: false })
     await t.rejects(loadPublishableZip(noInner.zipPath), { message: /has no php\/manifest\.json inside/ })

@@ -24,7 +24,7 @@ function edit(file: string, from: string | RegExp, to: string): void {
 
 t.test('the shipped files load', async (t) => {
   const c = loadConfig({ root })
-  t.same(Object.keys(c.versions.php).sort(), ['8.2', '8.3', '8.4', '8.5'])
+  t.same(Object.keys(c.versions.php).sort(), ['8.2', '8.3', '8.4', '8.5', '8.6'])
   t.ok(c.versions.php['8.2']!.releases.some((r) => r.version === '8.2.32'), '8.2.32 is listed')
   t.equal(c.versions.base.glibc, '2.34')
   t.ok(c.baseLibraries.x86_64.includes('libc.so.6'))
@@ -37,7 +37,7 @@ t.test('a malformed sha256 names the file, key path, line and the accepted form'
   edit(join(dir, 'versions.yaml'), 'sha256: e02aa173c236c12791696254d607da680e6d5516f8f5c2339642de7c4f944bd2', 'sha256: e02aa173XYZ')
   const err = t.throws(() => loadConfig({ root: dir })) as unknown as ConfigError
   t.ok(err instanceof ConfigError)
-  t.match(err.message, /^versions\.yaml:\d+: php\."8\.2"\.releases\[1\]\.sha256 must be 64 lowercase hex characters, got "e02aa173XYZ"$/)
+  t.match(err.message, /^versions\.yaml:\d+: php\."8\.2"\.releases\[2\]\.sha256 must be 64 lowercase hex characters, got "e02aa173XYZ"$/)
   t.equal(err.exitCode, 3)
 })
 
@@ -60,6 +60,18 @@ t.test('cross-references are checked', async (t) => {
   const dir3 = copyProject()
   edit(join(dir3, 'recipes', 'php.yaml'), 'requires: [mysqlnd]', 'requires: [mysqlnx]')
   t.throws(() => loadConfig({ root: dir3 }), { message: /requires names unknown extension "mysqlnx"/ })
+})
+
+t.test('end-of-life dates and pre-release versions are checked', async (t) => {
+  const dir = copyProject()
+  edit(join(dir, 'versions.yaml'), 'endOfLife: "2026-12-31"', 'endOfLife: "end of 2026"')
+  t.throws(() => loadConfig({ root: dir }), { message: /php\."8\.2"\.endOfLife must be a date like "2026-12-31", got "end of 2026"/ })
+  const dir2 = copyProject()
+  edit(join(dir2, 'versions.yaml'), 'endOfLife: "2026-12-31"', 'endOfLife: "2026-02-30"')
+  t.throws(() => loadConfig({ root: dir2 }), { message: /endOfLife is "2026-02-30", not a real date/ })
+  const dir3 = copyProject()
+  edit(join(dir3, 'versions.yaml'), 'version: 8.6.0RC3', 'version: 8.6.0-rc3')
+  t.throws(() => loadConfig({ root: dir3 }), { message: /version must be a PHP version like 8\.2\.32 or 8\.6\.0RC3, got "8\.6\.0-rc3"/ })
 })
 
 t.test('YAML syntax errors carry the line', async (t) => {

@@ -8,7 +8,8 @@ import { buildability, refusal } from '../../builder/plan/capabilities.ts'
 import { WHEN_EXECUTORS } from '../../builder/config/schema.ts'
 
 import { layerName } from '../../builder/plan/naming.ts'
-import { resolveArch, resolvePhp } from '../../builder/plan/resolve.ts'
+import { phpCandidates, resolveArch, resolvePhp } from '../../builder/plan/resolve.ts'
+import { compareDesc, debianUpstreamVersion, satisfies } from '../../builder/plan/php-version.ts'
 
 /** The planner's view of an x86_64 machine with the registered executors. */
 const env = { executors: EXECUTOR_CAPABILITIES, hostArch: 'x86_64' as const }
@@ -29,7 +30,7 @@ t.test('--php resolution', async (t) => {
   for (const bad of ['7.4', '8.9', '8.2.999', 'latest', '']) {
     t.throws(() => resolvePhp(v, bad), UsageError, bad)
   }
-  t.throws(() => resolvePhp(v, '7.4'), { message: /^--php 7\.4: .*accepted: 8\.2, 8\.3, 8\.4, 8\.5/ })
+  t.throws(() => resolvePhp(v, '7.4'), { message: /^--php 7\.4: .*accepted: 8\.2, 8\.3, 8\.4, 8\.5, 8\.6/ })
 })
 
 t.test('--arch resolution', async (t) => {
@@ -140,4 +141,67 @@ t.test('executor capabilities decide what builds here, before anything is fetche
 t.test('every registered executor is a name recipes may key on', async (t) => {
   for (const name of EXECUTOR_NAMES) t.ok((WHEN_EXECUTORS as readonly string[]).includes(name), `${name} accepted in when.executor`)
   for (const e of EXECUTOR_CAPABILITIES) t.ok(e.targets.length > 0 && e.bases.length > 0, `${e.name} declares targets and bases`)
+})
+
+t.test('pre-releases: only when named exactly or with --pre, and in the order PHP means', async (t) => {
+  t.throws(() => resolvePhp(v, '8.6'), { message: /^--php 8\.6: 8\.6 has only pre-releases \(8\.6\.0RC3\); accepted: name one exactly \(--php 8\.6\.0RC3\) or add --pre$/ })
+  t.throws(() => resolvePhp(v, '>=8.6'), { message: /range >=8\.6 has only pre-releases/ })
+  t.equal(resolvePhp(v, '8.6.0RC3').release.version, '8.6.0RC3', 'exact, no flag needed')
+  t.equal(resolvePhp(v, '8.6.0rc3').release.version, '8.6.0RC3', 'case does not matter')
+  t.equal(resolvePhp(v, '8.6', { pre: true }).release.version, '8.6.0RC3')
+  t.equal(resolvePhp(v, '>=8.5').release.version, v.php['8.5']!.releases[0]!.version, 'a range skips pre-releases without --pre')
+  t.equal(resolvePhp(v, '>=8.5', { pre: true }).release.version, '8.6.0RC3')
+  t.throws(() => resolvePhp(v, '8.6.0RC9'), { message: /release not listed/ })
+  t.same(phpCandidates(v, '8.2').map((c) => c.release.version), v.php['8.2']!.releases.map((r) => r.version), 'a minor means all its patches, newest first')
+  t.same(phpCandidates(v, '8.2.32').map((c) => c.release.version), ['8.2.32'])
+  t.same(['8.6.0', '8.6.0RC3', '8.6.0beta2', '8.6.0RC1', '8.6.0alpha1', '8.5.9'].sort(compareDesc), ['8.6.0', '8.6.0RC3', '8.6.0RC1', '8.6.0beta2', '8.6.0alpha1', '8.5.9'])
+  t.equal(debianUpstreamVersion('8.6.0RC3'), '8.6.0~rc3')
+  t.equal(debianUpstreamVersion('8.5.7'), '8.5.7')
+})
+
+t.test('a pre-release layer is named apart and plans its Debian source and 8.5+ overrides', async (t) => {
+  t.equal(layerName(v.layer, '8.6', 'x86_64', '8.6.0RC3'), 'php-86-rc')
+  t.equal(layerName(v.layer, '8.6', 'arm64', '8.6.0beta1'), 'arm-php-86-beta')
+  t.equal(layerName(v.layer, '8.6', 'x86_64', '8.6.0'), 'php-86')
+  const p = plan(config, { php: '8.6.0RC3', arch: 'x86_64', executor: 'host' }, env)
+  t.equal(p.layerName, 'php-86-rc')
+  t.equal(p.artifact, 'php-86-rc-8.6.0RC3-x86_64')
+  t.ok(p.php.preRelease)
+  t.same(p.sources[0]!.debian, { package: 'php8.6', origFile: 'php8.6_8.6.0~rc3.orig.tar.xz' })
+  t.equal(p.sources[0]!.file, 'php-8.6.0RC3.tar.xz')
+  const opcache = p.extensions.find((e) => e.name === 'opcache')!
+  t.equal(opcache.shared, false, 'the >=8.5 override (opcache built in) applies to 8.6 pre-releases too')
+  t.notOk(p.configureFlags.includes('--enable-opcache=shared'))
+})
+
+t.test('end of life is data: flagged after the date, never part of the compile key', async (t) => {
+  const before = plan(config, { php: '8.2', arch: 'x86_64', executor: 'host', today: '2026-12-31' }, env)
+  const after = plan(config, { php: '8.2', arch: 'x86_64', executor: 'host', today: '2027-01-01' }, env)
+  t.same([before.php.endOfLife, before.php.pastEndOfLife], ['2026-12-31', false])
+  t.same([after.php.endOfLife, after.php.pastEndOfLife], ['2026-12-31', true])
+  t.equal(before.compileKey, after.compileKey, 'the date does not change what is compiled')
+  t.equal(plan(config, { php: '8.4', arch: 'x86_64', executor: 'host' }, env).php.pastEndOfLife, undefined, 'no date given, no verdict')
+})
+
+t.test('8.3 plans its newest listed patch with its pins, though no offline mirror carries it', async (t) => {
+  const p = plan(config, { php: '8.3', arch: 'x86_64', executor: 'host' }, env)
+  const newest = v.php['8.3']!.releases[0]!
+  t.equal(p.php.version, newest.version)
+  t.same(p.sources[0], {
+    name: 'php',
+    version: newest.version,
+    file: `php-${newest.version}.tar.xz`,
+    sha256: newest.sha256,
+    urls: [newest.url],
+    signature: { url: newest.signature, signers: v.php['8.3']!.signers },
+    debian: { package: 'php8.3', origFile: `php8.3_${newest.version}.orig.tar.xz` },
+  })
+})
+
+t.test('recipe ranges judge a pre-release as the release it leads to', async (t) => {
+  t.ok(satisfies('8.6.0RC3', '>=8.6'))
+  t.ok(satisfies('8.6.0RC3', '>=8.5'))
+  t.notOk(satisfies('8.6.0RC3', '<8.6'))
+  t.ok(satisfies('8.5.9', '>=8.5'))
+  t.notOk(satisfies('8.4.27', '>=8.5'))
 })

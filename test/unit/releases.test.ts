@@ -53,7 +53,7 @@ t.test('a newer patch, a new minor and a changed pin are reported', async (t) =>
   ;(data['json&version=8.4&max=100'] as Record<string, unknown>)['8.4.24'] = entry('8.4.24', sha('d'))
   const report = compareReleases(versions.php, parseReleaseData(data, minors))
   t.same(report.newPatches.map((p) => p.version), ['8.3.34'])
-  t.same(report.newMinors, [{ minor: '8.6', newest: '8.6.x' }, { minor: '8.7', newest: '8.7.0' }], 'named as supported, or seen in a release')
+  t.same(report.newMinors, [{ minor: '8.7', newest: '8.7.0' }], 'seen in the latest answer; 8.6 is listed (with only a pre-release)')
   t.match(report.mismatched, [{ version: '8.4.24', published: sha('d') }])
   t.ok(isBehind(report))
 })
