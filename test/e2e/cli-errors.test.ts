@@ -63,7 +63,7 @@ t.test('a versions.yaml with a bad sha256', async (t) => {
   const dir = tmp('cfg-')
   const text = readFileSync(join(projectRoot, 'versions.yaml'), 'utf8').replace(/sha256: e02aa173c236\w+/, 'sha256: not-a-digest')
   writeFileSync(join(dir, 'versions.yaml'), text)
-  expectRefusal(t, ['--php', '8.2.32', '--versions', join(dir, 'versions.yaml')], 3, /versions\.yaml:\d+: php\."8\.2"\.releases\[1\]\.sha256 must be 64 lowercase hex characters, got "not-a-digest"/)
+  expectRefusal(t, ['--php', '8.2.32', '--versions', join(dir, 'versions.yaml')], 3, /versions\.yaml:\d+: php\."8\.2"\.releases\[2\]\.sha256 must be 64 lowercase hex characters, got "not-a-digest"/)
 })
 
 t.test('a recipe with an unknown key', async (t) => {
