@@ -1,8 +1,9 @@
 // The CI build matrix, derived from versions.yaml by the planner (pure), so workflows never keep their own list:
-// the newest listed release of every PHP minor, for every arch, with the runner that builds that arch natively.
+// the newest listed release of every PHP minor (pre-releases never), for every arch, with the runner that builds that arch natively.
 import semver from 'semver'
 import { ARCHS, type Config } from '../config/types.ts'
 import { DEFAULT_BUILD_IMAGE, plan } from './plan.ts'
+import { isPreRelease } from './php-version.ts'
 
 export interface MatrixEntry {
   php: string
@@ -17,6 +18,8 @@ export interface MatrixEntry {
 export function buildMatrix(config: Config, opts: { minors?: string[]; archs?: string[] } = {}): { include: MatrixEntry[] } {
   const minors = Object.keys(config.versions.php)
     .filter((m) => !opts.minors || opts.minors.includes(m))
+    // Scheduled builds are releases only: a minor with nothing but a pre-release (8.6.0RC3) is built on request.
+    .filter((m) => config.versions.php[m]!.releases.some((r) => !isPreRelease(r.version)))
     .sort((a, b) => semver.compare(`${a}.0`, `${b}.0`))
   const include: MatrixEntry[] = []
   for (const minor of minors) {

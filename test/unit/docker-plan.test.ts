@@ -87,10 +87,13 @@ t.test('one Dockerfile template per build image, for every PHP version, arch and
 
 t.test('the CI matrix: newest release of every minor × arch, with the native runner', async (t) => {
   const m = buildMatrix(config)
-  const minors = Object.keys(v.php)
+  // 8.6 has only a release candidate so far: scheduled builds leave it out.
+  const minors = Object.keys(v.php).filter((minor) => v.php[minor]!.releases.some((r) => /^\d+\.\d+\.\d+$/.test(r.version)))
+  t.notOk(minors.includes('8.6'))
   t.equal(m.include.length, minors.length * 2)
   for (const e of m.include) {
     t.equal(e.php, v.php[e.minor]!.releases[0]!.version)
+    t.notMatch(e.php, /alpha|beta|RC/, 'never a pre-release')
     t.equal(e.runner, e.arch === 'arm64' ? 'ubuntu-24.04-arm' : 'ubuntu-24.04')
     t.equal(e.buildImage, 'al2023')
     t.match(e.artifact, new RegExp(`-${e.php.replaceAll('.', '\\.')}-${e.arch}$`))
