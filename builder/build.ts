@@ -10,7 +10,7 @@ import { LIMITS } from './lambda-limits.ts'
 import { seconds, type Logger } from './log.ts'
 import { readSidecar, sidecarPath, type ZipManifest } from './artifact/manifest.ts'
 import { UsageError } from './errors.ts'
-import { nativeArch } from './host-libs.ts'
+import { crossSysroots, nativeArch } from './host-libs.ts'
 import { refusal } from './plan/capabilities.ts'
 import { plan as makePlan, type BuildPlan, type BuildRequest } from './plan/plan.ts'
 import { createRunner } from './run.ts'
@@ -49,7 +49,7 @@ export function defaultCacheDir(root: string): string {
 }
 
 export function planOnly(root: string, request: BuildRequest, config: Omit<LoadOptions, 'root'> = {}): BuildPlan {
-  return makePlan(loadConfig({ root, ...config }), request, { executors: EXECUTOR_CAPABILITIES, hostArch: nativeArch() })
+  return makePlan(loadConfig({ root, ...config }), request, { executors: EXECUTOR_CAPABILITIES, hostArch: nativeArch(), sysroots: crossSysroots() })
 }
 
 export async function build(opts: BuildOptions): Promise<BuildOutcome> {

@@ -51,10 +51,10 @@ program
       // A dry run touches nothing, so it does not probe for an engine: without --executor it plans for host.
       const request = { ...partial, executor: o.executor ?? 'host' }
       // Only the config loader and the pure planner: no zx, no zip writer, nothing that touches disk or network.
-      const [{ loadConfig }, { plan }, { EXECUTOR_CAPABILITIES }, { nativeArch }, { refusal }] = await Promise.all([
+      const [{ loadConfig }, { plan }, { EXECUTOR_CAPABILITIES }, { nativeArch, crossSysroots }, { refusal }] = await Promise.all([
         import('./config/load.ts'), import('./plan/plan.ts'), import('./executors/index.ts'), import('./host-libs.ts'), import('./plan/capabilities.ts'),
       ])
-      const p = plan(loadConfig({ root, ...config }), request, { executors: EXECUTOR_CAPABILITIES, hostArch: nativeArch() })
+      const p = plan(loadConfig({ root, ...config }), request, { executors: EXECUTOR_CAPABILITIES, hostArch: nativeArch(), sysroots: crossSysroots() })
       if (o.json) process.stdout.write(JSON.stringify(p, null, 2) + '\n')
       else {
         process.stdout.write(`${p.layerName}: PHP ${p.php.version} ${p.arch} (${p.base.name}) via ${p.executor}\n`)
@@ -112,14 +112,23 @@ program
   .option('--php <version>', 'PHP version to plan for (default: newest listed)')
   .option('--ext <list>', 'extensions (default: versions.yaml default set)', list)
   .option('--all', 'every extension in the recipes')
-  .action(async (o: { manager: 'apt' | 'dnf'; php?: string; ext?: string[]; all?: boolean }) => {
+  .addOption(new Option('--arch <arch>', 'target architecture (another than this machine\'s: the cross toolchain)').choices(['x86_64', 'arm64']))
+  .option('--sysroot', 'instead: a cross build\'s sysroot directory, then the target packages to unpack there')
+  .action(async (o: { manager: 'apt' | 'dnf'; php?: string; ext?: string[]; all?: boolean; arch?: string; sysroot?: boolean }) => {
     const { loadConfig } = await import('./config/load.ts')
     const { plan } = await import('./plan/plan.ts')
     const config = loadConfig({ root })
     const newest = Object.keys(config.versions.php).sort().pop()!
     const extensions = o.all ? Object.keys(config.php.extensions) : o.ext
     // pre: the newest minor may have only a release candidate so far; its packages are what a build would need.
-    const p = plan(config, { php: o.php ?? newest, arch: 'x86_64', executor: 'host', pre: true, ...(extensions ? { extensions } : {}) }, { executors: [], hostArch: undefined })
+    // As the host executor would build it on this machine: natively, or cross for another --arch.
+    const [{ EXECUTOR_CAPABILITIES }, { nativeArch, crossSysroots }] = await Promise.all([import('./executors/index.ts'), import('./host-libs.ts')])
+    const hostArch = nativeArch()
+    const p = plan(config, { php: o.php ?? newest, arch: o.arch ?? hostArch ?? 'x86_64', executor: 'host', pre: true, ...(extensions ? { extensions } : {}) }, { executors: EXECUTOR_CAPABILITIES, hostArch, sysroots: crossSysroots() })
+    if (o.sysroot) {
+      if (p.sysroot) process.stdout.write([p.sysroot.dir, ...p.sysroot.packages].join('\n') + '\n')
+      return
+    }
     process.stdout.write(p.packages[o.manager].join('\n') + '\n')
   })
 

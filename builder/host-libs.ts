@@ -23,3 +23,23 @@ export function nativeArchName(): string {
 export function debianLibDirs(gnuTriplet: string): string[] {
   return [`/lib/${gnuTriplet}`, `/usr/lib/${gnuTriplet}`, `/usr/${gnuTriplet}/lib`, '/lib64', '/usr/lib64', '/lib', '/usr/lib']
 }
+
+/**
+ * Where scripts/setup-host.sh --arch <arch> unpacks another architecture's Debian packages on this machine (the
+ * recipes' libraries for that arch and their closure, glibc included), so the machine's own -dev packages stay
+ * untouched. Cross builds compile against it (recipes: {sysroot}); the emulated smoke test takes the base
+ * libraries from it.
+ */
+export function crossSysroot(arch: Arch): string {
+  return `/usr/local/lib/php-layer-cross/${arch}`
+}
+
+/** crossSysroot for every arch, as the planner takes it. */
+export function crossSysroots(): Record<Arch, string> {
+  return { x86_64: crossSysroot('x86_64'), arm64: crossSysroot('arm64') }
+}
+
+/** The library directories of a Debian sysroot (packages unpacked into `dir`, as scripts/setup-host.sh does). */
+export function sysrootLibDirs(dir: string, gnuTriplet: string): string[] {
+  return [`${dir}/lib/${gnuTriplet}`, `${dir}/usr/lib/${gnuTriplet}`]
+}

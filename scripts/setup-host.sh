@@ -6,6 +6,9 @@
 #   scripts/setup-host.sh                 this host's own Debian suites only
 #   scripts/setup-host.sh --php 8.4,8.6   also deb-src (never deb) entries for the newer suites carrying those
 #                                         minors' source packages (versions.yaml debianSuites), e.g. trixie, sid
+#   scripts/setup-host.sh --arch arm64    also builds of arm64 layers on this x86_64 machine: the cross toolchain,
+#                                         qemu-user-static and an arm64 sysroot (Debian's arm64 packages unpacked,
+#                                         nothing arm64 installed). Without it nothing of this is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,13 +16,19 @@ log() { printf '» %s\n' "$*"; }
 die() { printf 'setup-host: %s\n' "$*" >&2; exit 1; }
 
 php_minors=""
+targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --php) [ $# -ge 2 ] || die "--php needs a value, e.g. --php 8.4,8.5"; php_minors="$2"; shift 2 ;;
     --php=*) php_minors="${1#--php=}"; shift ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument: $1 (accepted: --php <minors>)" ;;
+    --arch) [ $# -ge 2 ] || die "--arch needs a value; accepted: x86_64, arm64"; targets+=("$2"); shift 2 ;;
+    --arch=*) targets+=("${1#--arch=}"); shift ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) printf 'setup-host: unknown argument %s; accepted: --php <minors>, --arch x86_64|arm64\n' "$1" >&2; exit 2 ;;
   esac
+done
+for t in "${targets[@]}"; do
+  case "$t" in x86_64|arm64) ;; *) printf 'setup-host: --arch %s: unknown architecture; accepted: x86_64, arm64\n' "$t" >&2; exit 2 ;; esac
 done
 
 command -v apt-get >/dev/null || die "apt-get not found: this script supports Debian and Ubuntu hosts only"
@@ -124,4 +133,62 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get "${APT_LOCK[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   if [ -n "$policy" ]; then $SUDO rm -f "$policy"; trap - EXIT; fi
 fi
+
+# 5. Other architectures asked for with --arch: the cross toolchain and qemu-user-static on the machine, and the
+#    target's libraries in a sysroot. The target's -dev packages are never installed: several cannot coexist with
+#    the machine's own (libonig-dev, libpq-dev), and installing the others would move the machine's versions.
+#    Instead their closure is downloaded from the same archive and unpacked into the sysroot the recipes name.
+native=$(dpkg --print-architecture)
+for t in "${targets[@]}"; do
+  case "$t" in x86_64) deb=amd64 ;; arm64) deb=arm64 ;; esac
+  [ "$deb" = "$native" ] && continue
+  if ! dpkg --print-foreign-architectures | grep -qx "$deb"; then
+    log "dpkg --add-architecture $deb (package lists only: nothing of $deb is installed)"
+    $SUDO dpkg --add-architecture "$deb"
+  fi
+  if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name "*binary-${deb}_Packages*" 2>/dev/null | head -1)" ]; then
+    log "apt-get update (adding $deb package lists)"
+    $SUDO apt-get "${APT_LOCK[@]}" update -qq
+    [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name "*binary-${deb}_Packages*" 2>/dev/null | head -1)" ] \
+      || die "apt has no $deb package lists after update: this machine's apt sources do not serve $deb (Ubuntu keeps it on a separate ports archive; add it, or build $t natively)"
+  fi
+  mapfile -t tools < <(npx --no-install tsx builder/cli.ts packages --manager apt --all --arch "$t")
+  missing=()
+  for p in "${tools[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "apt-get install (to build $t) ${missing[*]}"
+    $SUDO apt-get "${APT_LOCK[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+
+  mapfile -t sr < <(npx --no-install tsx builder/cli.ts packages --manager apt --all --arch "$t" --sysroot)
+  [ "${#sr[@]}" -gt 1 ] || continue
+  dir=${sr[0]}
+  want=("${sr[@]:1}")
+  # The closure: every $deb package the wanted ones depend on (Depends and Pre-Depends), at the archive's versions.
+  mapfile -t closure < <(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
+    --no-replaces --no-enhances "${want[@]}" | grep -E "^[a-z0-9][a-z0-9.+-]*:${deb}\$" | sort -u)
+  pinned=$(apt-cache policy "${closure[@]}" | awk '/^[^ ].*:$/ { name = substr($0, 1, length($0) - 1) } /^  Candidate:/ { print name "=" $2 }' | sort)
+  if [ "$pinned" = "$(cat "$dir/.debs" 2>/dev/null)" ] && [ "$(printf '%s\n' "${want[@]}")" = "$(cat "$dir/.packages" 2>/dev/null)" ]; then
+    continue
+  fi
+  log "unpacking ${#closure[@]} $deb packages into the sysroot $dir"
+  tmpd=$(mktemp -d); chmod 755 "$tmpd"
+  new="$dir.new-$$"
+  trap 'rm -rf "$tmpd" "$new"' EXIT
+  mapfile -t debs <<<"$pinned"
+  (cd "$tmpd" && apt-get download -q "${debs[@]}" >/dev/null 2>&1) || die "apt-get download of the $deb sysroot packages failed"
+  $SUDO mkdir -p "$new"
+  for f in "$tmpd"/*.deb; do $SUDO dpkg-deb -x "$f" "$new"; done
+  # Libraries, headers and .pc files only: the packages' programs are the target's, and documentation is noise.
+  $SUDO rm -rf "$new/usr/bin" "$new/usr/sbin" "$new/bin" "$new/sbin" "$new/usr/share/doc" "$new/usr/share/man" "$new/usr/share/locale"
+  # Absolute links point into the machine; make them point into the sysroot.
+  find "$new" -type l -lname '/*' | while read -r l; do $SUDO ln -sfn "$dir$(readlink "$l")" "$l"; done
+  printf '%s\n' "$pinned" | $SUDO tee "$new/.debs" >/dev/null
+  printf '%s\n' "${want[@]}" | $SUDO tee "$new/.packages" >/dev/null
+  $SUDO rm -rf "$dir"
+  $SUDO mv "$new" "$dir"
+  rm -rf "$tmpd"; trap - EXIT
+done
 log "host ready"

@@ -6,6 +6,7 @@ const SHT_DYNSYM = 11
 const SHT_DYNAMIC = 6
 const SHT_GNU_VERNEED = 0x6ffffffe
 const SHT_GNU_VERSYM = 0x6fffffff
+const PT_INTERP = 3
 const DT_NEEDED = 1
 const DT_SONAME = 14
 const DT_RPATH = 15
@@ -27,6 +28,8 @@ export interface ElfInfo {
   soname?: string
   needed: string[]
   runpath?: string
+  /** PT_INTERP: the program loader an executable names, e.g. /lib/ld-linux-aarch64.so.1. */
+  interpreter?: string
   versionNeeds: VersionNeed[]
   /** True when a .symtab (full symbol table) is present, i.e. the file is not stripped. */
   hasSymtab: boolean
@@ -84,6 +87,15 @@ export function readElf(buf: Buffer): ElfInfo {
     versionNeeds: [],
     hasSymtab: sections.some((s) => s.name === '.symtab'),
     hasDebugInfo: sections.some((s) => s.name.startsWith('.debug_')),
+  }
+
+  const phoff = Number(buf.readBigUInt64LE(32))
+  const phentsize = buf.readUInt16LE(54)
+  for (let i = 0; i < buf.readUInt16LE(56); i++) {
+    const o = phoff + i * phentsize
+    if (buf.readUInt32LE(o) !== PT_INTERP) continue
+    const off = Number(buf.readBigUInt64LE(o + 8))
+    info.interpreter = cstr(buf, off)
   }
 
   const dynamic = sections.find((s) => s.type === SHT_DYNAMIC)

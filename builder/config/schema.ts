@@ -113,6 +113,8 @@ export const WhenSchema = Type.Object(
     php: Type.Optional(Type.String({ minLength: 1, description: 'a semver range like ">=8.4"' })),
     arch: Type.Optional(ArchSchema),
     executor: Type.Optional(stringEnum(WHEN_EXECUTORS)),
+    /** The build machine's arch differs from the target's (cross-compiling). */
+    cross: Type.Optional(Type.Boolean({ description: "true when the build machine's arch differs from the target's" })),
   },
   { ...closed, minProperties: 1 },
 )
@@ -157,6 +159,20 @@ export const ExtensionRecipeSchema = Type.Object(
   closed,
 )
 
+/** Build-wide differences by target (see `overrides` in recipes/php.yaml). */
+export const BuildFieldsSchema = Type.Object(
+  {
+    packages: Type.Optional(PackageSetSchema),
+    configureFlags: Type.Optional(Type.Array(Type.String({ pattern: '^--', description: 'a configure flag starting with --' }))),
+    configureEnv: Type.Optional(recordOf(Type.String())),
+    /** The strip tool for the target (default `strip`). */
+    strip: Type.Optional(Type.String({ pattern: '^[\\w.+-]+$', description: 'a strip command name like aarch64-linux-gnu-strip' })),
+    /** qemu-user command that runs the target's programs during the compile (cross builds). */
+    emulator: Type.Optional(Type.String({ pattern: '^[\\w.+-]+$', description: 'a qemu-user command name like qemu-aarch64-static' })),
+  },
+  { ...closed, minProperties: 1 },
+)
+
 export const phpRecipeSchema = Type.Object(
   {
     /** Modules every build has whatever the flags (php -m names). */
@@ -179,6 +195,8 @@ export const phpRecipeSchema = Type.Object(
     glibcPins: Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'a C symbol name' })),
     /** configure cache variables forced on toolchains with a newer glibc, so PHP does not pick functions the base lacks. */
     newGlibcConfigureEnv: recordOf(Type.String()),
+    /** Build-wide differences by target; every matching entry applies (packages and flags added, env set). */
+    overrides: Type.Optional(Type.Array(Type.Object({ when: WhenSchema, set: BuildFieldsSchema }, closed))),
     /** The ini every layer ships (/opt/php/etc/php.ini). */
     ini: StringList,
     extensions: recordOf(ExtensionRecipeSchema, { pattern: '^[a-z][a-z0-9_]*$', description: 'a lowercase extension name' }, { minProperties: 1 }),
@@ -198,3 +216,4 @@ export type Probe = Static<typeof ProbeSchema>
 export type ExtensionFields = Static<typeof ExtensionFieldsSchema>
 export type ExtensionRecipe = Static<typeof ExtensionRecipeSchema>
 export type PhpRecipe = Static<typeof phpRecipeSchema>
+export type BuildFields = Static<typeof BuildFieldsSchema>

@@ -7,7 +7,8 @@ import { BuildError } from '../errors.ts'
 import { seconds } from '../log.ts'
 import { COMPILE_STEPS } from '../plan/compile-script.ts'
 import type { CompileContext, CompileResult, Executor } from './types.ts'
-import { debianLibDirs } from '../host-libs.ts'
+import { debianLibDirs, sysrootLibDirs } from '../host-libs.ts'
+import { privateBinfmt, type PrivateBinfmt } from './binfmt.ts'
 
 export function hostExecutor(): Executor {
   return {
@@ -16,18 +17,33 @@ export function hostExecutor(): Executor {
       const { plan, run, log } = ctx
       // Which targets this executor builds where is declared in executors/index.ts and decided by the planner.
       if (!plan.buildable.ok) throw new BuildError(`the plan says the host executor cannot build this target: ${plan.buildable.reason}`)
-      const missing = await missingPackages(ctx, plan.packages.apt)
+      const sysroot = plan.sysroot ? readSysroot(plan.sysroot.dir) : undefined
+      const missing = [
+        ...(await missingPackages(ctx, plan.packages.apt)),
+        ...(plan.sysroot?.packages.filter((p) => !sysroot!.packages.has(p)).map((p) => `${p} (in the sysroot ${plan.sysroot!.dir})`) ?? []),
+      ]
       if (missing.length) {
-        throw new BuildError(`build packages not installed: ${missing.join(' ')}`, 'Run scripts/setup-host.sh (it installs everything the recipes name).')
+        const setup = `scripts/setup-host.sh${plan.cross ? ` --arch ${plan.arch}` : ''}`
+        throw new BuildError(`build packages not installed: ${missing.join(' ')}`, `Run ${setup} (it installs everything the recipes name${plan.cross ? ` for ${plan.arch} builds on this ${plan.machine} machine` : ''}).`)
       }
       const toolchain = await identify(ctx, plan.packages.apt)
+      if (sysroot) toolchain.sysroot = sysroot.digest
+      // A cross build runs the target's programs (configure's run tests, phar.phar) through qemu-user.
+      let binfmt: PrivateBinfmt | undefined
+      if (plan.emulator) {
+        mkdirSync(join(ctx.cacheDir, 'work'), { recursive: true })
+        binfmt = await privateBinfmt(run, join(ctx.cacheDir, 'work'), plan.emulator, plan.archInfo.elfMachine)
+        toolchain.emulator = binfmt.identity
+        if (binfmt.prefix.length) log.info(`» ${plan.arch} programs the compile runs go through ${binfmt.identity} (private binfmt_misc)`)
+        else log.info(`! ${plan.arch} programs cannot run during this compile (${binfmt.identity}); configure uses the recipe's answers instead`)
+      }
       const key = createHash('sha256').update(plan.compileKey).update(JSON.stringify(toolchain)).digest('hex').slice(0, 32)
       const triplet = plan.archInfo.gnuTriplet
       const result = (stagingRoot: string, cached: boolean): CompileResult => ({
         stagingRoot,
         toolchain,
-        libSearchDirs: debianLibDirs(triplet),
-        strip: ['strip'],
+        libSearchDirs: plan.sysroot ? sysrootLibDirs(plan.sysroot.dir, triplet) : debianLibDirs(triplet),
+        strip: [plan.strip],
         cached,
       })
 
@@ -51,7 +67,7 @@ export function hostExecutor(): Executor {
         const logFile = join(ctx.logDir, `${plan.artifact}-${stepName}.log`)
         rmSync(logFile, { force: true })
         if (stepName === 'make' || stepName === 'configure') log.start(`${label} (log: ${logFile})`)
-        const r = await run(['bash', script, stepName, tarball, buildDir, stage], { logFile, cwd: work })
+        const r = await run([...(binfmt?.prefix ?? []), 'bash', script, stepName, tarball, buildDir, stage], { logFile, cwd: work })
         if (r.exitCode !== 0) {
           const tail = lastLines(logFile, 1)
           log.fail(label, r.ms, `exit ${r.exitCode}`)
@@ -79,6 +95,18 @@ function lastLines(file: string, n: number): string {
   }
 }
 
+/**
+ * What scripts/setup-host.sh unpacked into a sysroot: the packages asked for (`.packages`) and every Debian package
+ * of their closure with its version (`.debs`, hashed into the toolchain identity).
+ */
+function readSysroot(dir: string): { packages: Set<string>; digest: string } {
+  const read = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : '')
+  return {
+    packages: new Set(read('.packages').split('\n').filter(Boolean)),
+    digest: createHash('sha256').update(read('.debs')).digest('hex').slice(0, 16),
+  }
+}
+
 async function missingPackages(ctx: CompileContext, pkgs: string[]): Promise<string[]> {
   const r = await ctx.run(['dpkg-query', '-W', '-f', '${Package} ${Status}\n', ...pkgs])
   const installed = new Set(
@@ -89,8 +117,10 @@ async function missingPackages(ctx: CompileContext, pkgs: string[]): Promise<str
 
 async function identify(ctx: CompileContext, pkgs: string[]): Promise<Record<string, string>> {
   const t0 = performance.now()
+  // The compiler configure will use: the cross compiler in a cross build.
+  const cc = (ctx.plan.configureEnv.CC ?? 'gcc').split(/\s+/)[0]!
   const [gcc, libc, versions] = await Promise.all([
-    ctx.run(['gcc', '-dumpfullversion']),
+    ctx.run([cc, '-dumpfullversion']),
     ctx.run(['getconf', 'GNU_LIBC_VERSION']),
     ctx.run(['dpkg-query', '-W', '-f', '${Package}=${Version}\n', ...pkgs]),
   ])
@@ -98,7 +128,7 @@ async function identify(ctx: CompileContext, pkgs: string[]): Promise<Record<str
   const id = {
     executor: 'host',
     os,
-    gcc: gcc.stdout.trim(),
+    gcc: cc === 'gcc' ? gcc.stdout.trim() : `${cc} ${gcc.stdout.trim()}`,
     glibc: libc.stdout.trim().replace(/^glibc /, ''),
     packages: createHash('sha256').update(versions.stdout.split('\n').sort().join('\n')).digest('hex').slice(0, 16),
   }

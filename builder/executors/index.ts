@@ -22,6 +22,9 @@ export const EXECUTORS: Record<string, ExecutorEntry> = {
       targets: [
         { host: 'x86_64', arch: 'x86_64', mode: 'native', needs: [] },
         { host: 'arm64', arch: 'arm64', mode: 'native', needs: [] },
+        // Debian's cross toolchain with the arm64 packages unpacked into a sysroot; configure's test programs and
+        // the smoke test run under qemu-user (recipes/php.yaml overrides with cross: true).
+        { host: 'x86_64', arch: 'arm64', mode: 'cross', needs: ['scripts/setup-host.sh --arch arm64 (cross toolchain, qemu-user-static, the arm64 sysroot)'] },
       ],
     },
     load: async () => (await import('./host.ts')).hostExecutor(),

@@ -7,6 +7,8 @@ export interface Target {
   php: string
   arch: Arch
   executor: string
+  /** The build machine's arch differs from `arch`. */
+  cross: boolean
 }
 
 export interface PlannedExtension {
@@ -27,6 +29,7 @@ export function matches(when: When, t: Target): boolean {
   if (when.php !== undefined && !satisfies(t.php, when.php)) return false
   if (when.arch !== undefined && when.arch !== t.arch) return false
   if (when.executor !== undefined && when.executor !== t.executor) return false
+  if (when.cross !== undefined && when.cross !== t.cross) return false
   return true
 }
 

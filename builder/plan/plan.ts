@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import type { Arch, BuildImage, Config } from '../config/types.ts'
 import { UsageError } from '../errors.ts'
 import { buildability, type Buildability, type ExecutorCapabilities } from './capabilities.ts'
-import { planExtensions, type PlannedExtension } from './extensions.ts'
+import { matches, planExtensions, type PlannedExtension } from './extensions.ts'
 import { layerName } from './naming.ts'
 import { resolveArch, resolvePhp } from './resolve.ts'
 import { renderCompileScript } from './compile-script.ts'
@@ -49,6 +49,8 @@ export interface PlanEnvironment {
   executors: readonly ExecutorCapabilities[]
   /** This machine's architecture (undefined: one Lambda does not run). */
   hostArch: Arch | undefined
+  /** Where another arch's Debian packages are unpacked on this machine (builder/host-libs.ts crossSysroot). */
+  sysroots?: Partial<Record<Arch, string>>
 }
 
 export interface SourceSpec {
@@ -85,6 +87,10 @@ export interface BuildPlan {
   docker?: DockerPlan
   /** Whether the executor can build this target on this machine (and how), decided from its declared capabilities. */
   buildable: Buildability
+  /** The build machine's arch (the plan's environment); differs from `arch` in a cross build. */
+  machine: Arch | undefined
+  /** The executor builds this target with a cross toolchain here (the recipes' `cross: true` overrides apply). */
+  cross: boolean
   layerName: string
   /** LicenseInfo the layer is published with. */
   license: string
@@ -98,6 +104,15 @@ export interface BuildPlan {
   /** Body of a header force-included into every compile (symbol version pins), or '' for none. */
   compatHeader: string
   packages: { apt: string[]; dnf: string[] }
+  /** The strip tool for the target's binaries. */
+  strip: string
+  /** qemu-user command for running target programs during the compile (cross builds), if the recipes name one. */
+  emulator?: string
+  /**
+   * A cross build's target packages (Debian names with the target's arch), unpacked with their closure into `dir`
+   * by scripts/setup-host.sh --arch <arch> instead of installed; `packages.apt` then holds the machine's tools only.
+   */
+  sysroot?: { dir: string; packages: string[] }
   sources: SourceSpec[]
   ini: { php: string[]; confd: Array<{ file: string; lines: string[] }> }
   baseLibraries: string[]
@@ -115,13 +130,19 @@ export function plan(config: Config, req: BuildRequest, env: PlanEnvironment): B
   const { minor, release } = resolvePhp(versions, req.php, { pre: req.pre === true })
   const arch = resolveArch(req.arch)
   const archInfo = versions.archs[arch]
-  const target = { php: release.version, arch, executor: req.executor }
+  const buildable = buildability(env.executors, { executor: req.executor, arch, base: versions.base.name }, env.hostArch)
+  const cross = buildable.ok && buildable.mode === 'cross'
+  const target = { php: release.version, arch, executor: req.executor, cross }
+  const build = (recipe.overrides ?? []).filter((o) => matches(o.when, target)).map((o) => o.set)
   if (req.extensions !== undefined && req.extensions.length === 0) {
     // An empty --ext would silently plan a layer with only what the runtime needs.
     throw new UsageError(`--ext is empty; accepted: a comma-separated list of ${Object.keys(recipe.extensions).sort().join(', ')}`, 'Leave --ext out for the default set (versions.yaml extensions.default).')
   }
   const requested = req.extensions ?? versions.extensions.default
-  const extensions = planExtensions(recipe, requested, target)
+  // Recipe values may name the target's sysroot (cross builds) as {sysroot}.
+  const sysrootDir = cross ? env.sysroots?.[arch] : undefined
+  const fill = (v: string) => (sysrootDir ? v.replaceAll('{sysroot}', sysrootDir) : v)
+  const extensions = planExtensions(recipe, requested, target).map((e) => ({ ...e, flags: e.flags.map(fill) }))
 
   const expectedModules = [
     ...recipe.builtinModules,
@@ -142,13 +163,21 @@ export function plan(config: Config, req: BuildRequest, env: PlanEnvironment): B
         '',
       ].join('\n')
     : ''
-  const configureEnv = { ...recipe.configure.env, ...(host ? recipe.newGlibcConfigureEnv : {}) }
-  const configureFlags = [...recipe.configure.flags, ...extensions.flatMap((e) => e.flags)]
+  const configureEnv = Object.fromEntries(
+    Object.entries(Object.assign({ ...recipe.configure.env, ...(host ? recipe.newGlibcConfigureEnv : {}) }, ...build.map((b) => b.configureEnv ?? {}))).map(([k, v]) => [k, fill(v as string)]),
+  ) as Record<string, string>
+  const configureFlags = [...recipe.configure.flags, ...build.flatMap((b) => b.configureFlags ?? []), ...extensions.flatMap((e) => e.flags)].map(fill)
 
+  // In a cross build the extensions' packages are the target's: they go to the target's sysroot, not the machine.
+  const extApt = extensions.flatMap((e) => e.packages.apt)
+  const sysroot = sysrootDir ? { dir: sysrootDir, packages: uniqSorted(['libc6-dev', ...extApt].map((n) => `${n}:${archInfo.debianArch}`)) } : undefined
   const packages = {
-    apt: uniqSorted([...(recipe.packages.apt ?? []), ...extensions.flatMap((e) => e.packages.apt)]),
-    dnf: uniqSorted([...(recipe.packages.dnf ?? []), ...extensions.flatMap((e) => e.packages.dnf)]),
+    // Without a sysroot a cross build takes the target's packages through Debian multiarch (name:arch).
+    apt: uniqSorted([...(recipe.packages.apt ?? []), ...build.flatMap((b) => b.packages?.apt ?? []), ...(sysroot ? [] : cross ? extApt.map((n) => `${n}:${archInfo.debianArch}`) : extApt)]),
+    dnf: uniqSorted([...(recipe.packages.dnf ?? []), ...build.flatMap((b) => b.packages?.dnf ?? []), ...extensions.flatMap((e) => e.packages.dnf)]),
   }
+  const strip = build.map((b) => b.strip).filter((s): s is string => !!s).pop() ?? 'strip'
+  const emulator = build.map((b) => b.emulator).filter((s): s is string => !!s).pop()
 
   const docker: DockerPlan | undefined = buildImage && {
     buildImage: buildImage.key,
@@ -199,7 +228,9 @@ export function plan(config: Config, req: BuildRequest, env: PlanEnvironment): B
     base: versions.base,
     executor: req.executor,
     ...(docker ? { docker } : {}),
-    buildable: buildability(env.executors, { executor: req.executor, arch, base: versions.base.name }, env.hostArch),
+    buildable,
+    machine: env.hostArch,
+    cross,
     layerName: name,
     license: versions.layer.license,
     artifact: `${name}-${release.version}-${arch}`,
@@ -209,6 +240,9 @@ export function plan(config: Config, req: BuildRequest, env: PlanEnvironment): B
     configureEnv,
     compatHeader,
     packages,
+    strip,
+    ...(emulator ? { emulator } : {}),
+    ...(sysroot ? { sysroot } : {}),
     sources: [phpSource],
     ini: { php: recipe.ini, confd },
     baseLibraries: config.baseLibraries[arch],
@@ -216,7 +250,7 @@ export function plan(config: Config, req: BuildRequest, env: PlanEnvironment): B
   }
   const compileScript = renderCompileScript(base)
   const compileKey = createHash('sha256')
-    .update(JSON.stringify({ compileScript, sources: base.sources.map((s) => s.sha256), arch, executor: req.executor, packages, ...(docker ? { docker } : {}) }))
+    .update(JSON.stringify({ compileScript, sources: base.sources.map((s) => s.sha256), arch, executor: req.executor, packages, ...(docker ? { docker } : {}), ...(cross ? { machine: env.hostArch, sysroot } : {}) }))
     .digest('hex')
   return { ...base, compileScript, compileKey }
 }

@@ -3,7 +3,7 @@
 // holding only the base image's libraries. A library the layer forgot to bundle fails to load here, as on Lambda.
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import type { Arch } from '../schema/common.ts'
 import { readElf } from '../artifact/elf.ts'
 import { bwrapPrefix, FULL, namespaceArgs, type Confinement } from './confinement.ts'
@@ -31,10 +31,39 @@ export interface SandboxSpec {
   /** A CA bundle to mount at Amazon Linux's path, or undefined to leave it out. */
   caBundle?: string
   env?: Record<string, string>
-  /** Run the command through this emulator (arm64 on an x86_64 host). */
-  emulator?: string
   /** What this machine allows (see confinement.ts); the full sandbox when absent. */
   confinement?: Confinement
+  /** Run the layer's executables through qemu-user (a layer of another architecture than this machine's). */
+  emulation?: Emulation
+}
+
+/**
+ * How a layer of another architecture runs in the sandbox without binfmt_misc (often absent or not ours to
+ * register): each executable in /opt/bin is replaced, inside the sandbox only, by a shell wrapper that runs the
+ * layer's own binary through qemu-user. So the bootstrap, php starting php-cgi, and every command a check runs
+ * go through qemu with the paths and environment they have on Lambda. The sandbox's own tools (sh, dirname) are
+ * this machine's, with this machine's libraries beside the target's base set.
+ */
+export interface Emulation {
+  /** The qemu-user binary (static) on this machine. */
+  qemu: string
+  /** Names of the layer's executables in /opt/bin (php, php-cgi). */
+  executables: string[]
+  /** Directory holding one wrapper per executable (see emulationWrapper). */
+  wrapperDir: string
+  /** Libraries for the sandbox's own tools: this machine's base set, mounted at /usr/lib/<hostTriplet>. */
+  hostLibDir: string
+  hostTriplet: string
+  /** The loader the layer's executables name (PT_INTERP), e.g. /lib/ld-linux-aarch64.so.1. */
+  interpreter: string
+}
+
+/** Where the layer's real executables are visible to qemu in an emulated sandbox. */
+export const EMULATED_BIN = '/usr/libexec/emulated-opt-bin'
+
+/** The wrapper standing in for /opt/bin/<name>: argv[0] stays /opt/bin/<name>, so PHP_BINARY re-runs the wrapper. */
+export function emulationWrapper(qemu: string, name: string): string {
+  return `#!/bin/sh\n# smoke test: the layer's ${name} is for another architecture; run it through qemu-user.\nexec ${qemu} -0 "$0" ${EMULATED_BIN}/${name} "$@"\n`
 }
 
 export function lambdaEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -86,12 +115,34 @@ export function sandboxArgv(spec: SandboxSpec, cmd: string[]): string[] {
   // it reads the host's path, so that is where the host's config goes.
   for (const cnf of [HOST_OPENSSL_CNF]) if (existsSync(cnf)) args.push('--ro-bind', realpathSync(cnf), cnf)
   if (spec.caBundle) args.push('--ro-bind', spec.caBundle, CA_BUNDLE_PATH)
-  if (spec.emulator) args.push('--ro-bind', spec.emulator, spec.emulator)
+  const emu = spec.emulation
+  if (emu) {
+    args.push('--ro-bind', emu.qemu, emu.qemu, '--ro-bind', join(spec.layerDir, 'bin'), EMULATED_BIN)
+    for (const name of emu.executables) args.push('--ro-bind', join(emu.wrapperDir, name), `/opt/bin/${name}`)
+    args.push('--ro-bind', emu.hostLibDir, `/usr/lib/${emu.hostTriplet}`)
+    // /lib is a link to usr/lib here (as on Amazon Linux); a loader named outside /lib64 links to the base's copy.
+    const interp = emu.interpreter.replace(/^\/lib\//, '/usr/lib/')
+    if (!/^\/usr\/lib64\/|^\/lib64\//.test(interp)) args.push('--symlink', `/usr/lib64/${basename(interp)}`, interp)
+  }
   args.push('--clearenv')
   for (const [k, v] of Object.entries(lambdaEnv(spec.env))) args.push('--setenv', k, v)
   args.push('--chdir', '/var/task', '--')
-  if (spec.emulator) args.push(spec.emulator)
   return [...args, ...cmd]
+}
+
+export interface BaseLibOptions {
+  /** ELF machine the libraries must have (skip another architecture's file of the same name). */
+  machine?: number
+  /** Host files copied in by name as well (this machine's loader, for the sandbox's own tools in an emulated run). */
+  alsoCopy?: string[]
+}
+
+function machineOf(path: string): number | undefined {
+  try {
+    return readElf(readFileSync(path)).machine
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -101,8 +152,8 @@ export function sandboxArgv(spec: SandboxSpec, cmd: string[]): string[] {
  * libcurl links librtmp and libssh2; Amazon Linux's does not): those dependencies of base libraries are added
  * too, because on Lambda the base satisfies its own libraries. A layer's own direct needs are not widened by this.
  */
-export function prepareBaseLibs(cacheDir: string, arch: Arch, names: string[], hostDirs: string[], gconvModules: string[] = []): string {
-  const key = createHash('sha256').update(arch).update(names.join('\n')).update(hostDirs.join(':')).update(gconvModules.join(',')).digest('hex').slice(0, 16)
+export function prepareBaseLibs(cacheDir: string, arch: Arch, names: string[], hostDirs: string[], gconvModules: string[] = [], opts: BaseLibOptions = {}): string {
+  const key = createHash('sha256').update(arch).update(names.join('\n')).update(hostDirs.join(':')).update(gconvModules.join(',')).update(JSON.stringify(opts)).digest('hex').slice(0, 16)
   const dir = join(cacheDir, 'sandbox', `base-libs-${arch}-${key}`)
   if (existsSync(join(dir, '.complete'))) return dir
   const tmp = `${dir}.tmp-${process.pid}`
@@ -116,7 +167,8 @@ export function prepareBaseLibs(cacheDir: string, arch: Arch, names: string[], h
     const name = queue.shift()!
     if (seen.has(name)) continue
     seen.add(name)
-    const src = hostDirs.map((d) => join(d, name)).find((p) => existsSync(p))
+    // With several architectures' libraries on the machine, only the target's copy will do.
+    const src = hostDirs.map((d) => join(d, name)).find((p) => existsSync(p) && (opts.machine === undefined || machineOf(p) === opts.machine))
     if (!src) continue
     const real = realpathSync(src)
     copyFileSync(real, join(tmp, name))
@@ -134,6 +186,7 @@ export function prepareBaseLibs(cacheDir: string, arch: Arch, names: string[], h
     for (const f of ['gconv-modules', ...gconvModules]) if (existsSync(join(gconv, f))) copyFileSync(join(gconv, f), join(tmp, 'gconv', f))
     if (existsSync(join(gconv, 'gconv-modules.d'))) cpSync(join(gconv, 'gconv-modules.d'), join(tmp, 'gconv', 'gconv-modules.d'), { recursive: true })
   }
+  for (const f of opts.alsoCopy ?? []) copyFileSync(realpathSync(f), join(tmp, basename(f)))
   writeFileSync(join(tmp, '.complete'), `# base libraries present on this host\n${listed.sort().join('\n')}\n# their host-only dependencies\n${support.sort().join('\n')}\n`)
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(join(cacheDir, 'sandbox'), { recursive: true })

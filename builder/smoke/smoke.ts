@@ -1,18 +1,19 @@
 // `npm run smoke -- <zip>`: runs a layer the way Lambda runs it and records the outcome in the zip's sidecar
 // manifest. Publishing refuses a zip without a passing record for its exact sha256.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { release, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { writeJsonAtomic } from '../artifact/atomic.ts'
-import { glibcOffenders, glibcReport } from '../artifact/elf.ts'
+import { glibcOffenders, glibcReport, isElf, readElf } from '../artifact/elf.ts'
 import { LIMITS } from '../lambda-limits.ts'
 import { SmokeError } from '../errors.ts'
 import { seconds, type Logger } from '../log.ts'
 import { readSidecar, sidecarPath, type SmokeCheck, type SmokeRecord, type ZipManifest } from '../artifact/manifest.ts'
 import { createRunner, type Runner } from '../run.ts'
 import { hashFiles, sha256File } from '../sources/digest.ts'
-import { prepareBaseLibs, sandboxArgv, type SandboxSpec } from './sandbox.ts'
-import { debianLibDirs, nativeArch, nativeArchName } from '../host-libs.ts'
+import { emulationWrapper, prepareBaseLibs, sandboxArgv, type Emulation, type SandboxSpec } from './sandbox.ts'
+import { crossSysroot, debianLibDirs, nativeArch, nativeArchName, sysrootLibDirs } from '../host-libs.ts'
+import type { Arch } from '../schema/common.ts'
 import { startTlsServer } from './tls.ts'
 import { unpackZip } from './unpack.ts'
 import { eventChecks, type EventChecks } from './events.ts'
@@ -56,6 +57,52 @@ interface Check {
   fn: () => Promise<string | void>
 }
 
+/** qemu-user (static build, from Debian's qemu-user-static) per target arch. */
+const QEMU: Record<Arch, string> = { arm64: 'qemu-aarch64-static', x86_64: 'qemu-x86_64-static' }
+
+function findQemu(arch: Arch): string {
+  const name = QEMU[arch]
+  const found = (process.env.PATH ?? '/usr/bin').split(':').filter(Boolean).map((d) => join(d, name)).find((p) => existsSync(p))
+  if (!found) {
+    throw new SmokeError(`${arch} layer on this ${nativeArchName()} machine needs ${name} to run emulated, and it is not installed`, `Run scripts/setup-host.sh --arch ${arch} (installs qemu-user-static and the ${arch} libraries), or smoke-test on an ${arch} machine.`)
+  }
+  return found
+}
+
+async function qemuVersion(run: Runner, qemu: string): Promise<string> {
+  const r = await run([qemu, '--version'])
+  return `${basename(qemu)} ${/version (\S+)/.exec(r.stdout)?.[1] ?? 'unknown'}`
+}
+
+/** This machine's loader (the sandbox's own tools need it in an emulated run). */
+function hostLoader(): string {
+  const sh = readElf(readFileSync(realpathSync('/bin/sh')))
+  if (!sh.interpreter) throw new SmokeError('/bin/sh names no loader; cannot run the sandbox\'s own tools')
+  return sh.interpreter
+}
+
+function targetLoader(interpreter: string, dirs: string[], arch: Arch): string {
+  const found = dirs.map((d) => join(d, basename(interpreter))).find((p) => existsSync(p))
+  if (!found) throw new SmokeError(`the ${arch} loader ${basename(interpreter)} is in none of ${dirs.join(', ')}`, `Run scripts/setup-host.sh --arch ${arch}.`)
+  return found
+}
+
+/**
+ * Wrappers for the layer's executables. The sandbox's own tools are this machine's and use this machine's library
+ * directory (the layer's binaries skip its files: wrong ELF machine).
+ */
+function emulate(qemu: string, entries: Array<{ path: string; data: Buffer }>, work: string): Emulation {
+  const executables = entries.filter((e) => /^bin\/[^/]+$/.test(e.path) && isElf(e.data)).map((e) => e.path.slice(4))
+  const interpreter = entries.map((e) => (isElf(e.data) ? readElf(e.data).interpreter : undefined)).find((i) => !!i)
+  if (!interpreter) throw new SmokeError('no executable in the layer names a loader (PT_INTERP)', 'Check that bin/php is a dynamically linked executable.')
+  const wrapperDir = join(work, 'emulation')
+  mkdirSync(wrapperDir)
+  for (const name of executables) writeFileSync(join(wrapperDir, name), emulationWrapper(qemu, name), { mode: 0o755 })
+  // Debian: /lib64/ld-linux-x86-64.so.2 resolves into the machine's multiarch directory.
+  const hostLibDir = dirname(realpathSync(hostLoader()))
+  return { qemu, executables, wrapperDir, hostLibDir, hostTriplet: basename(hostLibDir), interpreter }
+}
+
 export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
   const { log } = opts
   const manifestPath = sidecarPath(opts.zipPath)
@@ -67,9 +114,9 @@ export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
   if (sha !== manifest.zip.sha256) {
     throw new SmokeError(`${opts.zipPath}: sha256 ${sha} differs from its manifest (${manifest.zip.sha256})`, 'The zip was changed after the build; rebuild it.')
   }
-  if (nativeArch() !== manifest.arch) {
-    throw new SmokeError(`${manifest.arch} layer cannot run on this ${nativeArchName()} machine yet`, 'Run the smoke test on a machine of the layer\'s architecture.')
-  }
+  const machine = nativeArch()
+  // A layer of another architecture runs through qemu-user, found before anything is unpacked.
+  const qemu = machine === manifest.arch ? undefined : findQemu(manifest.arch)
 
   const run = createRunner(log)
   const work = mkdtempSync(join(tmpdir(), 'smoke-'))
@@ -78,7 +125,16 @@ export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
   try {
     const layerDir = join(work, 'opt')
     const entries = await unpackZip(opts.zipPath, layerDir)
-    const baseLibDir = prepareBaseLibs(opts.cacheDir, manifest.arch, manifest.base.libraries, debianLibDirs(manifest.target.gnuTriplet), manifest.base.gconvModules)
+    const emulation = qemu ? emulate(qemu, entries, work) : undefined
+    // On a machine of another arch the target's libraries come from its sysroot (scripts/setup-host.sh --arch).
+    const targetDirs = emulation ? sysrootLibDirs(crossSysroot(manifest.arch), manifest.target.gnuTriplet) : debianLibDirs(manifest.target.gnuTriplet)
+    const baseLibDir = prepareBaseLibs(opts.cacheDir, manifest.arch, manifest.base.libraries, targetDirs, manifest.base.gconvModules, {
+      machine: manifest.target.elfMachine,
+      // The target's loader (the base has it, outside the /lib64 list), and the loader of the sandbox's own tools
+      // (sh for the bootstrap is this machine's).
+      ...(emulation ? { alsoCopy: [targetLoader(emulation.interpreter, targetDirs, manifest.arch), hostLoader()] } : {}),
+    })
+    if (emulation) log.info(`» ${manifest.arch} layer on this ${nativeArchName()} machine: every layer executable runs emulated through ${qemu}`)
     const task = makeTask(work, 'task', {})
     const confinement = await detectConfinement(run).catch((e: Error) => {
       throw new SmokeError(e.message, 'Install bubblewrap (scripts/setup-host.sh). In a container: Docker before 23.0 denies user namespaces (--security-opt seccomp=unconfined lifts only that), or run it --privileged.')
@@ -91,6 +147,7 @@ export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
       baseLibDir,
       gnuTriplet: manifest.target.gnuTriplet,
       ...(opts.mountCaBundle === false ? {} : { caBundle: tls.caFile }),
+      ...(emulation ? { emulation } : {}),
     })
     const exec = (cmd: string[], spec: SandboxSpec = sandbox(), env: Record<string, string> = {}) => run(sandboxArgv({ ...spec, env: { ...spec.env, ...env } }, cmd))
     const php = async (code: string, spec?: SandboxSpec) => {
@@ -228,13 +285,13 @@ export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
       passed: results.every((r) => r.passed),
       at: new Date().toISOString(),
       suite: smokeSuiteId(opts.root),
-      toolchain: { sandbox: bw.stdout.trim(), kernel: release(), host: nativeArchName(), ...(confinement.lost.length ? { confinement: confinement.lost.join('; ') } : {}) },
+      toolchain: { sandbox: bw.stdout.trim(), kernel: release(), host: nativeArchName(), ...(confinement.lost.length ? { confinement: confinement.lost.join('; ') } : {}), ...(qemu ? { emulator: await qemuVersion(run, qemu) } : {}) },
       checks: results,
     }
     const updated: ZipManifest = { ...manifest, smoke: record }
     await writeJsonAtomic(manifestPath, updated)
     const failed = results.filter((r) => !r.passed)
-    log.info(`${results.length - failed.length} passed, ${failed.length} failed`)
+    log.info(`${results.length - failed.length} passed, ${failed.length} failed${qemu ? ` (emulated: ${manifest.arch} through ${basename(qemu)})` : ''}`)
     if (failed.length) {
       throw new SmokeError(`${failed.length} smoke check(s) failed: ${failed.map((f) => f.name).join('; ')}`, 'Fix the layer; the failures are listed above and recorded in the manifest.')
     }

@@ -8,11 +8,11 @@ export function scratch(prefix = 'elf-'): string {
   return mkdtempSync(join(tmpdir(), prefix))
 }
 
-/** Compiles `source` (C) into `out` with extra gcc args; returns `out`. */
-export function cc(dir: string, name: string, source: string, args: string[]): string {
+/** Compiles `source` (C) into `out` with extra args, by `compiler` (default gcc); returns `out`. */
+export function cc(dir: string, name: string, source: string, args: string[], compiler = 'gcc'): string {
   const src = join(dir, `${name}.c`)
   writeFileSync(src, source)
   const out = join(dir, name)
-  execFileSync('gcc', ['-O1', '-o', out, src, ...args], { stdio: 'pipe' })
+  execFileSync(compiler, ['-O1', '-o', out, src, ...args], { stdio: 'pipe' })
   return out
 }

@@ -14,6 +14,7 @@ t.test('reads NEEDED, version needs and the symbols behind them', async (t) => {
   const exe = cc(dir, 'plain', prog, ['-lm'])
   const info = readElf(readFileSync(exe))
   t.equal(info.machine, 62, 'EM_X86_64')
+  t.equal(info.interpreter, '/lib64/ld-linux-x86-64.so.2')
   t.ok(info.needed.includes('libm.so.6'))
   t.ok(info.needed.includes('libc.so.6'))
   const m = maxGlibc(info)!

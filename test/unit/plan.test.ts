@@ -94,12 +94,44 @@ t.test('keyed overrides by PHP version', async (t) => {
 
 t.test('plans differ by arch only where the data says so', async (t) => {
   const x = plan(config, { php: '8.2.32', arch: 'x86_64', executor: 'host' }, env)
-  const a = plan(config, { php: '8.2.32', arch: 'arm64', executor: 'host' }, env)
+  const a = plan(config, { php: '8.2.32', arch: 'arm64', executor: 'host' }, { ...env, hostArch: 'arm64' })
   t.equal(a.layerName, 'arm-php-82')
   t.match(a.compatHeader, /hypot@GLIBC_2\.17/)
   t.same(a.configureFlags, x.configureFlags)
   t.not(a.compileKey, x.compileKey)
   t.ok(a.baseLibraries.length > 100)
+})
+
+t.test('an arm64 plan for an x86_64 machine is a cross build, all of it from recipe data', async (t) => {
+  const sysroots = { arm64: '/sysroots/arm64' }
+  const native = plan(config, { php: '8.2.32', arch: 'arm64', executor: 'host' }, { ...env, hostArch: 'arm64', sysroots })
+  const cross = plan(config, { php: '8.2.32', arch: 'arm64', executor: 'host' }, { ...env, sysroots })
+  t.match(cross.buildable, { ok: true, mode: 'cross' }, 'the registry declares host on x86_64 → arm64 as a cross build')
+  t.same([native.cross, cross.cross, cross.machine], [false, true, 'x86_64'])
+  t.equal(native.strip, 'strip')
+  t.equal(cross.strip, 'aarch64-linux-gnu-strip')
+  t.ok(cross.configureFlags.includes('--host=aarch64-linux-gnu'))
+  t.notOk(native.configureFlags.some((f) => f.startsWith('--host=')))
+  t.equal(cross.configureEnv.ac_cv_func_arc4random_buf, 'no', 'the new-glibc answers still apply')
+  t.match(cross.compatHeader, /hypot@GLIBC_2\.17/, 'pinned to the arm64 baseline')
+  t.match(cross.compileScript, /--host=aarch64-linux-gnu/)
+  // The machine gets tools only; the target's libraries (and libc) go to the arm64 sysroot, never to the machine.
+  t.same(cross.packages.apt, ['build-essential', 'crossbuild-essential-arm64', 'file', 'pkg-config', 'qemu-user-static', 'xz-utils'])
+  const sysroot = '/sysroots/arm64'
+  t.equal(cross.sysroot?.dir, sysroot)
+  for (const p of ['libc6-dev:arm64', 'libicu-dev:arm64', 'libonig-dev:arm64', 'libpq-dev:arm64']) t.ok(cross.sysroot?.packages.includes(p), p)
+  t.notOk(cross.sysroot?.packages.some((p) => p.startsWith('g++')), 'intl\'s g++ comes with the cross toolchain')
+  t.equal(cross.configureEnv.CC, `aarch64-linux-gnu-gcc --sysroot=${sysroot}`)
+  t.equal(cross.configureEnv.PKG_CONFIG_SYSROOT_DIR, sysroot)
+  t.ok(cross.configureFlags.includes(`--with-pdo-pgsql=${sysroot}/usr`))
+  t.notOk(cross.configureFlags.includes('--with-pdo-pgsql'))
+  t.notOk(JSON.stringify(cross).includes('{sysroot}'), 'every {sysroot} filled in')
+  t.equal(cross.emulator, 'qemu-aarch64-static')
+  t.same([native.emulator, native.sysroot], [undefined, undefined])
+  t.ok(native.packages.apt.includes('libonig-dev') && native.packages.apt.includes('g++'))
+  t.not(native.compileKey, cross.compileKey)
+  // Sysroots matter only to cross builds: a native x86_64 plan is unchanged by them.
+  t.equal(plan(config, { php: '8.2.32', arch: 'x86_64', executor: 'host' }, { ...env, sysroots }).compileKey, plan(config, { php: '8.2.32', arch: 'x86_64', executor: 'host' }, env).compileKey)
 })
 
 t.test('unknown extension is a usage error listing the accepted ones', async (t) => {
