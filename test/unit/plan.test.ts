@@ -150,7 +150,10 @@ t.test('an empty --ext is a usage error, not a layer with only what the runtime 
 t.test('executor capabilities decide what builds here, before anything is fetched', async (t) => {
   const x = plan(config, { php: '8.2.32', arch: 'x86_64', executor: 'host' }, env)
   t.same(x.buildable, { ok: true, mode: 'native', needs: EXECUTORS.host!.capabilities.needs })
-  const a = plan(config, { php: '8.2.32', arch: 'arm64', executor: 'host' }, env)
+  t.match(plan(config, { php: '8.2.32', arch: 'arm64', executor: 'host' }, env).buildable, { ok: true, mode: 'cross' }, 'host cross-builds arm64 on x86_64')
+  // Without its cross target the host executor builds only its own arch, and the refusal says what would.
+  const nativeOnly = { ...env, executors: env.executors.map((e) => (e.name === 'host' ? { ...e, targets: e.targets.filter((x) => x.mode === 'native') } : e)) }
+  const a = plan(config, { php: '8.2.32', arch: 'arm64', executor: 'host' }, nativeOnly)
   t.equal(a.buildable.ok, false, 'the host executor builds only its own arch here')
   if (!a.buildable.ok) {
     t.match(refusal(a.buildable, 'arm64'), /^the host executor cannot build arm64 on this x86_64 machine \(it builds x86_64 here\); arm64 is built by: --executor docker here \(emulated\), --executor host on an arm64 machine \(native\)/)
@@ -160,7 +163,7 @@ t.test('executor capabilities decide what builds here, before anything is fetche
     name: 'crossy', summary: 'test', bases: ['provided.al2023'], needs: [],
     targets: [{ host: 'x86_64' as const, arch: 'arm64' as const, mode: 'cross' as const, needs: ['gcc-aarch64-linux-gnu'] }],
   }
-  const withCross = { ...env, executors: [...env.executors, cross] }
+  const withCross = { ...nativeOnly, executors: [...nativeOnly.executors, cross] }
   const b = plan(config, { php: '8.2.32', arch: 'arm64', executor: 'host' }, withCross)
   // What works here comes before what needs another machine.
   if (!b.buildable.ok) t.same(b.buildable.alternatives.slice(0, 2).sort(), ['--executor crossy here (cross)', '--executor docker here (emulated)'])
