@@ -97,12 +97,44 @@ program
 
 program
   .command('smoke')
-  .description('run a layer zip in a Lambda-like sandbox; records the result in its .manifest.json')
-  .argument('<zip>', 'a zip written by npm run build (its .manifest.json beside it)')
+  .description('run a layer zip in a Lambda-like sandbox; records the result in its .manifest.json when that describes the zip')
+  .argument('[zip]', 'a layer zip: one from npm run build (checked against its manifest), or any other PHP layer')
+  .option('--arn <LayerVersionArn>', 'download a published layer version (GetLayerVersion) and check it')
   .option('--verbose', 'log every external command')
-  .action(async (zip: string, o: { verbose?: boolean }) => {
-    const [{ smoke }, { defaultCacheDir }] = await Promise.all([import('./smoke/smoke.ts'), import('./build.ts')])
-    await smoke({ zipPath: resolve(zip), root, cacheDir: defaultCacheDir(root), log: createLogger({ verbose: !!o.verbose }) })
+  .addHelpText('after', `
+What a zip is checked against, first match wins: the build's .manifest.json beside it when it describes these exact
+bytes (the result is recorded there; publishing requires it); else the layer's own php/manifest.json; else, for a
+layer this factory did not build, what it holds (architecture from bin/php, PHP version and modules as php reports
+them) on versions.yaml's base. Only the first records a result.
+
+Examples:
+  npm run smoke -- dist/php-82-8.2.32-x86_64.zip
+  npm run smoke -- --arn arn:aws:lambda:eu-west-1:123456789012:layer:php-82:3`)
+  .action(async (zip: string | undefined, o: { arn?: string; verbose?: boolean }) => {
+    if ((zip === undefined) === (o.arn === undefined)) throw new UsageError('smoke needs a zip path or --arn <LayerVersionArn> (one of them)', 'Example: npm run smoke -- dist/php-82-8.2.32-x86_64.zip')
+    const [{ smoke }, { defaultCacheDir }, { loadConfig }] = await Promise.all([import('./smoke/smoke.ts'), import('./build.ts'), import('./config/load.ts')])
+    // Only for a layer without a manifest: the base it is meant to run on, from versions.yaml.
+    const assumedBase = (arch: 'x86_64' | 'arm64') => {
+      const c = loadConfig({ root })
+      const b = c.versions.base
+      return { name: b.name, glibc: b.glibc, libraries: c.baseLibraries[arch], gconvModules: b.gconvModules, gnuTriplet: c.versions.archs[arch].gnuTriplet }
+    }
+    const log = createLogger({ verbose: !!o.verbose })
+    const opts = { root, cacheDir: defaultCacheDir(root), log, assumedBase }
+    if (zip !== undefined) {
+      await smoke({ ...opts, zipPath: resolve(zip) })
+      return
+    }
+    const [{ mkdtempSync, rmSync }, { tmpdir }, { join }, { downloadLayerVersion, parseLayerVersionArn }] = await Promise.all([import('node:fs'), import('node:os'), import('node:path'), import('./smoke/download.ts')])
+    parseLayerVersionArn(o.arn!)
+    const dir = mkdtempSync(join(tmpdir(), 'smoke-arn-'))
+    try {
+      log.info(`» downloading ${o.arn}`)
+      const path = await downloadLayerVersion(o.arn!, dir)
+      await smoke({ ...opts, zipPath: path })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
 program

@@ -1,7 +1,8 @@
 // The smoke test on the real layer: it passes as built, and it catches each way a layer can be broken that the
 // build itself would not notice.
 import t, { type Test } from 'tap'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { loadConfig } from '../../builder/config/load.ts'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { writeZip, type ZipEntry } from '../../builder/assemble/zip.ts'
@@ -88,9 +89,55 @@ t.test('a layer over the size limit fails', async (t) => {
   t.ok(failed.some((f) => /^size within Lambda limits: unzips to \d+ bytes, over the 262144000-byte limit/.test(f)), failed.join('\n'))
 })
 
-t.test('a zip that does not match its manifest is refused before anything runs', async (t) => {
-  const zip = await variant('tampered', (es) => es)
-  writeFileSync(zip, Buffer.concat([readFileSync(zip), Buffer.from('x')]))
-  const log = createLogger({ quiet: true })
-  await t.rejects(smoke({ zipPath: zip, root: projectRoot, cacheDir, log }), { name: 'SmokeError', message: /differs from its manifest/ })
+/** Runs the smoke test; returns its outcome and every line it printed. */
+async function runSmoke(zip: string): Promise<{ error: unknown; lines: string[] }> {
+  const lines: string[] = []
+  const log = createLogger({ stream: { write: (s: string) => (lines.push(s.trimEnd()), true) } as unknown as NodeJS.WritableStream })
+  const config = loadConfig({ root: projectRoot })
+  const assumedBase = (arch: 'x86_64' | 'arm64') => ({
+    name: config.versions.base.name,
+    glibc: config.versions.base.glibc,
+    libraries: config.baseLibraries[arch],
+    gconvModules: config.versions.base.gconvModules,
+    gnuTriplet: config.versions.archs[arch].gnuTriplet,
+  })
+  const error = await smoke({ zipPath: zip, root: projectRoot, cacheDir, log, assumedBase }).then(() => undefined, (e: unknown) => e)
+  return { error, lines }
+}
+
+t.test('a zip without a sidecar is checked against its own manifest, and a missing library is named', async (t) => {
+  const zip = await variant('nolib-nosidecar', (es) => es.filter((e) => e.path !== 'lib/libonig.so.5'))
+  rmSync(sidecarPath(zip))
+  const { error, lines } = await runSmoke(zip)
+  t.type(error, SmokeError)
+  t.ok(lines.some((l) => /^» checking nolib-nosidecar\.zip .* against its layer manifest$/.test(l)), lines.join('\n'))
+  t.ok(lines.some((l) => /^✗ php -m equals the manifest.*libonig\.so\.5/.test(l)), 'the failure names the library')
+  t.ok(lines.some((l) => /passed, [1-9]\d* failed \(not recorded: no build manifest for these bytes\)$/.test(l)))
+  t.notOk(existsSync(sidecarPath(zip)), 'no record written for bytes without a build manifest')
+})
+
+t.test('a zip whose sidecar describes other bytes is checked against its own manifest, and nothing is recorded', async (t) => {
+  const zip = await variant('edited', (es) => es.map((e) => (e.path === 'php/etc/php.ini' ? { ...e, data: Buffer.concat([e.data, Buffer.from('; edited by hand\n')]) } : e)))
+  const side = JSON.parse(readFileSync(sidecarPath(zip), 'utf8')) as ZipManifest
+  writeFileSync(sidecarPath(zip), JSON.stringify({ ...side, zip: { ...side.zip, sha256: 'f'.repeat(64) } }))
+  const before = readFileSync(sidecarPath(zip), 'utf8')
+  const { error, lines } = await runSmoke(zip)
+  t.equal(error, undefined, lines.join('\n'))
+  t.ok(lines.some((l) => /manifest\.json describes other bytes .* checking against the layer's own manifest; nothing will be recorded/.test(l)))
+  t.ok(lines.some((l) => /^✓ probe mbstring/.test(l)), 'probes come from the layer manifest')
+  t.equal(readFileSync(sidecarPath(zip), 'utf8'), before, 'the sidecar is left as it was')
+})
+
+t.test('a layer this factory did not build is checked for what applies', async (t) => {
+  const zip = await variant('foreign', (es) => es.filter((e) => e.path !== 'php/manifest.json'))
+  rmSync(sidecarPath(zip))
+  const { error, lines } = await runSmoke(zip)
+  t.equal(error, undefined, lines.join('\n'))
+  t.ok(lines.some((l) => /against what it holds$/.test(l)))
+  t.ok(lines.some((l) => /note: no manifest: checked against provided\.al2023 \(x86_64, glibc 2\.34\)/.test(l)))
+  t.ok(lines.some((l) => /^✓ php -v runs .*PHP 8\.2\.32 \(cli\)/.test(l)))
+  t.ok(lines.some((l) => /^✓ php -m runs with no startup warnings .* mbstring/.test(l)))
+  t.ok(lines.some((l) => /^✓ HTTPS with curl/.test(l)))
+  t.ok(lines.some((l) => /^✓ runtime answers function-url/.test(l)))
+  t.notOk(lines.some((l) => /^. probe /.test(l)), 'no probes: nothing says what they would be')
 })

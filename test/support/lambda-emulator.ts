@@ -102,6 +102,8 @@ const RUNTIMES = new Set([
 ])
 const ARCHITECTURES = new Set(['x86_64', 'arm64'])
 const ADMIN_PREFIX = '/_emulator/'
+/** Content.Location points here: the stand-in for the presigned S3 URL GetLayerVersion returns (no signature needed). */
+const CONTENT_PREFIX = '/_content/'
 const LAYER_NAME = /^[a-zA-Z0-9-_]+$/
 const STATEMENT_ID = /^[a-zA-Z0-9-_]+$/
 const PRINCIPAL = /^(\d{12}|\*|arn:(aws[a-zA-Z-]*):iam::\d{12}:root)$/
@@ -168,6 +170,8 @@ const LARGE_BODY = 1024 * 1024
 const CACHE_ENTRIES = 8
 
 interface ZipFacts {
+  /** The zip itself, kept for downloads through Content.Location. */
+  bytes: Buffer
   size: number
   codeSha256: string
   /** Undefined when the bytes are not a readable zip. */
@@ -204,7 +208,7 @@ async function zipFacts(zip: Buffer): Promise<ZipFacts> {
   } catch {
     unzipped = undefined
   }
-  return { size: zip.length, codeSha256: createHash('sha256').update(zip).digest('base64'), unzipped }
+  return { bytes: zip, size: zip.length, codeSha256: createHash('sha256').update(zip).digest('base64'), unzipped }
 }
 
 /** Small insertion-ordered cache. */
@@ -253,6 +257,8 @@ export class LambdaEmulator {
   private readonly server: Server
   private readonly sockets = new Set<Socket>()
   private readonly regions = new Map<string, Map<string, LayerState>>()
+  /** Published zips by CodeSha256, for Content.Location downloads. */
+  private readonly contents = new Map<string, Buffer>()
   private readonly objects = new Map<string, Map<string, S3Object>>()
   private readonly accountId: string
   private latencyMs: number
@@ -398,6 +404,7 @@ export class LambdaEmulator {
   private async respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://emulator')
     if (url.pathname.startsWith(ADMIN_PREFIX)) return this.admin(req, res, url.pathname.slice(ADMIN_PREFIX.length))
+    if (url.pathname.startsWith(CONTENT_PREFIX)) return this.download(res, url.pathname.slice(CONTENT_PREFIX.length))
     this.counters.requests++
     const scope = credentialScope(req.headers.authorization)
     const service = scope?.service ?? 'lambda'
@@ -502,6 +509,20 @@ export class LambdaEmulator {
   }
 
   // ---------------------------------------------------------------- Lambda
+
+  /** GET Content.Location: the version's zip, as S3 would serve it to a presigned URL. */
+  private download(res: ServerResponse, path: string): void {
+    const [region, name, version] = path.split('/').map((p) => decodeURIComponent(p))
+    const record = this.layersIn(region ?? '').get(name ?? '')?.versions.get(Number(version))
+    const bytes = record ? this.contents.get(record.codeSha256) : undefined
+    if (!bytes) {
+      res.writeHead(404, { 'content-type': 'application/xml' })
+      res.end('<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>')
+      return
+    }
+    res.writeHead(200, { 'content-type': 'application/zip', 'content-length': String(bytes.length) })
+    res.end(bytes)
+  }
 
   private layersIn(region: string): Map<string, LayerState> {
     let m = this.regions.get(region)
@@ -638,6 +659,8 @@ export class LambdaEmulator {
       revisionId: randomUUID(),
     }
     layer.versions.set(record.version, record)
+    // Content-addressed, so the same zip published to many regions is held once.
+    this.contents.set(facts.codeSha256, facts.bytes)
     this.counters.versionsCreated++
     if (hasZip) this.counters.uploadedZipBytes += facts.size
     return json(201, this.versionJson(region, name, record, true))
