@@ -1,7 +1,8 @@
 // `npm run build`: config → plan → sources → executor → assemble (→ smoke). Each hop is its own module; this
 // file only wires them and reports.
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { createReadStream, existsSync } from 'node:fs'
+import { writeFileAtomic, writeJsonAtomic } from './artifact/atomic.ts'
 import { join, resolve } from 'node:path'
 import { loadConfig, type LoadOptions } from './config/load.ts'
 import { EXECUTOR_CAPABILITIES, EXECUTORS } from './executors/index.ts'
@@ -107,10 +108,12 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
     .digest('hex')
     .slice(0, 32)
   const zipPath = join(opts.outDir, `${plan.artifact}.zip`)
-  const side = readSidecar(zipPath)
-  const previous = side.state === 'ok' ? side.manifest : undefined
-  const reuse = previous !== undefined && previous.assemblyKey === assemblyKey && existsSync(zipPath) && (await sha256File(zipPath)) === previous.zip.sha256
-  const assembled = reuse ? { zipPath, manifestPath: sidecarPath(zipPath), manifest: previous } : await assembleLayer({
+  // Assembled zips (with their smoke records) are kept by assembly key, so an unchanged rebuild into any --out
+  // directory copies instead of assembling and smoke-testing again.
+  const stored = join(cacheDir, 'assembled', assemblyKey, `${plan.artifact}.zip`)
+  const reused = (await sameAssembly(zipPath, assemblyKey)) ?? (await copyAssembly(stored, zipPath, assemblyKey))
+  const reuse = reused !== undefined
+  const assembled = reused ? { zipPath, manifestPath: sidecarPath(zipPath), manifest: reused } : await assembleLayer({
     plan,
     stagingRoot: compiled.stagingRoot,
     runtimeDir: join(opts.root, 'runtime'),
@@ -125,6 +128,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
     run,
     log,
   })
+  if (!reuse) await storeAssembly(zipPath, stored)
   const m = assembled.manifest
   log.done(`assemble ${plan.artifact}.zip: ${reuse ? 'unchanged inputs, zip reused; ' : ''}${m.libraries.length} bundled libraries, max GLIBC_${m.maxGlibc}`, performance.now() - a0)
   const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`
@@ -139,6 +143,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
       log.info(`» smoke ${plan.artifact}.zip`)
       assembled.manifest.smoke = await smoke({ zipPath: assembled.zipPath, root: opts.root, cacheDir, log })
       log.done(`smoke ${plan.artifact}.zip`, performance.now() - s0)
+      await storeAssembly(zipPath, stored)
     }
   }
   log.info(`» done in ${seconds(performance.now() - t0)}`)
@@ -181,4 +186,29 @@ export async function defaultExecutor(root: string, request: Omit<BuildRequest, 
   }
   log.info(`» executor host: an engine answers at ${engine.host}, but ${image} is not there${make ? ` (make it with sudo ${make})` : ' and cannot be pulled'}; offline, use --build-image debian after sudo scripts/docker-base-image.sh`)
   return 'host'
+}
+
+/** The sidecar beside `zipPath`, if it is from this assembly key and describes the zip as it is on disk. */
+async function sameAssembly(zipPath: string, assemblyKey: string): Promise<ZipManifest | undefined> {
+  const side = readSidecar(zipPath)
+  if (side.state !== 'ok' || side.manifest.assemblyKey !== assemblyKey || !existsSync(zipPath)) return undefined
+  return (await sha256File(zipPath)) === side.manifest.zip.sha256 ? side.manifest : undefined
+}
+
+/** Copies a stored assembly (zip and sidecar, smoke record included) to `zipPath`; undefined when none fits. */
+async function copyAssembly(stored: string, zipPath: string, assemblyKey: string): Promise<ZipManifest | undefined> {
+  const manifest = await sameAssembly(stored, assemblyKey)
+  if (!manifest) return undefined
+  await writeFileAtomic(zipPath, createReadStream(stored))
+  await writeJsonAtomic(sidecarPath(zipPath), manifest)
+  return manifest
+}
+
+/** Keeps the zip and its sidecar (as they are now, smoke record included) under the assembly key. */
+async function storeAssembly(zipPath: string, stored: string): Promise<void> {
+  const side = readSidecar(zipPath)
+  if (side.state !== 'ok') return
+  const have = readSidecar(stored)
+  if (have.state !== 'ok' || have.manifest.zip.sha256 !== side.manifest.zip.sha256 || !existsSync(stored)) await writeFileAtomic(stored, createReadStream(zipPath))
+  await writeJsonAtomic(sidecarPath(stored), side.manifest)
 }

@@ -8,17 +8,11 @@
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { publish } from '../../builder/publish/publisher.ts'
+import { BenchUsageError, benchArgs } from './args.ts'
 import { formatBytes } from '../../builder/publish/report.ts'
 import { spawnEmulator, type RemoteEmulator } from '../support/lambda-emulator.ts'
 import { emulatorClients, makeLayerZip, repoConfig, tempDir } from '../publish/fixtures.ts'
 
-function flag(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(`--${name}`)
-  if (i < 0) return fallback
-  const v = Number(args[i + 1])
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`)
-  return v
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
@@ -26,13 +20,16 @@ function median(xs: number[]): number {
 }
 
 export default async function bench(args: string[]): Promise<void> {
-  const regionCount = flag(args, 'regions', 30)
-  const latencyMs = flag(args, 'latency-ms', 100)
-  const sizeMiB = flag(args, 'size-mib', 1)
-  const runs = flag(args, 'runs', 3)
+  const { values } = benchArgs('publish', args, {
+    regions: { default: 30, integer: true },
+    'latency-ms': { default: 100 },
+    'size-mib': { default: 1 },
+    runs: { default: 3, integer: true },
+  })
+  const { regions: regionCount, 'latency-ms': latencyMs, 'size-mib': sizeMiB, runs } = values
   const versions = repoConfig().versions
   const all = versions.regions.map((r) => r.name)
-  if (regionCount > all.length) throw new Error(`--regions ${regionCount}: versions.yaml lists ${all.length}`)
+  if (regionCount > all.length) throw new BenchUsageError(`--regions ${regionCount}: versions.yaml lists ${all.length}`)
   const regions = all.slice(0, regionCount)
   const dir = await tempDir('publish-bench-')
   try {

@@ -26,15 +26,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { benchArgs } from './args.ts'
 import { RuntimeApiEmulator, makeTraceId, type Sandbox } from '../support/runtime-api-emulator.ts'
 import { findPhpBinaries, fixtureApp, fixtureEvents, repoRoot, runtimeBootstrap, runtimeEnv } from '../support/php.ts'
 
-function option(args: string[], name: string, fallback: number): number {
-  const found = args.find((a) => a.startsWith(`--${name}=`))
-  const value = found ? Number(found.slice(name.length + 3)) : fallback
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive whole number`)
-  return value
-}
 
 /** A valid PNG of about `bytes` bytes: random RGB pixels, which deflate cannot shrink. */
 function makePng(bytes: number): Buffer {
@@ -231,10 +226,14 @@ function length(n: number): Buffer {
 }
 
 export default async function runtimeBench(args: string[]): Promise<void> {
-  const n = option(args, 'n', 300)
-  const spawnN = option(args, 'spawn-n', 40)
-  const starts = option(args, 'starts', 7)
-  const handler = args.find((a) => a.startsWith('--handler='))?.slice('--handler='.length) ?? 'public/hello.php'
+  const handlerArg = args.find((a) => a.startsWith('--handler='))
+  const handler = handlerArg?.slice('--handler='.length) ?? 'public/hello.php'
+  const { values } = benchArgs('runtime', args.filter((a) => a !== handlerArg), {
+    n: { default: 300, integer: true },
+    'spawn-n': { default: 40, integer: true },
+    starts: { default: 7, integer: true },
+  })
+  const { n, 'spawn-n': spawnN, starts } = values
   const php = findPhpBinaries()
   const env = runtimeEnv(php, { handler })
   const event = JSON.parse(readFileSync(join(fixtureEvents, 'httpapi-v2-cookies.json'), 'utf8')) as Record<string, unknown>
