@@ -150,7 +150,8 @@ program
     const { loadConfig } = await import('./config/load.ts')
     const { plan } = await import('./plan/plan.ts')
     const config = loadConfig({ root })
-    const newest = Object.keys(config.versions.php).sort().pop()!
+    const { newestMinor } = await import('./plan/resolve.ts')
+    const newest = newestMinor(config.versions)
     const extensions = o.all ? Object.keys(config.php.extensions) : o.ext
     // pre: the newest minor may have only a release candidate so far; its packages are what a build would need.
     // As the host executor would build it on this machine: natively, or cross for another --arch.

@@ -62,26 +62,30 @@ export function hostExecutor(): Executor {
       const tarball = ctx.sources.find((s) => s.spec.name === 'php')!.path
       const buildDir = join(work, 'src')
       const stage = join(work, 'stage')
-      for (const stepName of COMPILE_STEPS) {
-        const label = `${stepName} php ${plan.php.version} ${plan.arch}`
-        const logFile = join(ctx.logDir, `${plan.artifact}-${stepName}.log`)
-        rmSync(logFile, { force: true })
-        if (stepName === 'make' || stepName === 'configure') log.start(`${label} (log: ${logFile})`)
-        const r = await run([...(binfmt?.prefix ?? []), 'bash', script, stepName, tarball, buildDir, stage], { logFile, cwd: work })
-        if (r.exitCode !== 0) {
-          const tail = lastLines(logFile, 1)
-          log.fail(label, r.ms, `exit ${r.exitCode}`)
-          throw new BuildError(`${label} failed with exit ${r.exitCode}: ${tail}; full log: ${logFile}`, 'Read the log; a missing library usually means a package is missing from the recipe.')
+      // A failed step leaves nothing behind in work/ (its logs stay in the log directory).
+      try {
+        for (const stepName of COMPILE_STEPS) {
+          const label = `${stepName} php ${plan.php.version} ${plan.arch}`
+          const logFile = join(ctx.logDir, `${plan.artifact}-${stepName}.log`)
+          rmSync(logFile, { force: true })
+          if (stepName === 'make' || stepName === 'configure') log.start(`${label} (log: ${logFile})`)
+          const r = await run([...(binfmt?.prefix ?? []), 'bash', script, stepName, tarball, buildDir, stage], { logFile, cwd: work })
+          if (r.exitCode !== 0) {
+            const tail = lastLines(logFile, 1)
+            log.fail(label, r.ms, `exit ${r.exitCode}`)
+            throw new BuildError(`${label} failed with exit ${r.exitCode}: ${tail}; full log: ${logFile}`, 'Read the log; a missing library usually means a package is missing from the recipe.')
+          }
+          log.done(label, r.ms)
         }
-        log.done(label, r.ms)
+        writeFileSync(join(stage, 'toolchain.json'), JSON.stringify(toolchain, null, 2) + '\n')
+        mkdirSync(join(ctx.cacheDir, 'builds'), { recursive: true })
+        if (!existsSync(join(done, 'opt', 'bin', 'php-cgi'))) {
+          rmSync(done, { recursive: true, force: true })
+          renameSync(stage, done)
+        }
+      } finally {
+        rmSync(work, { recursive: true, force: true })
       }
-      writeFileSync(join(stage, 'toolchain.json'), JSON.stringify(toolchain, null, 2) + '\n')
-      mkdirSync(join(ctx.cacheDir, 'builds'), { recursive: true })
-      if (!existsSync(join(done, 'opt', 'bin', 'php-cgi'))) {
-        rmSync(done, { recursive: true, force: true })
-        renameSync(stage, done)
-      }
-      rmSync(work, { recursive: true, force: true })
       return result(done, false)
     },
   }

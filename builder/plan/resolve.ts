@@ -18,6 +18,11 @@ function minors(v: VersionsFile): string[] {
   return Object.keys(v.php).sort((a, b) => semver.compare(a + '.0', b + '.0'))
 }
 
+/** The newest listed minor by semver (a string sort would put 8.10 before 8.9). */
+export function newestMinor(v: Pick<VersionsFile, 'php'>): string {
+  return minors(v as VersionsFile).pop()!
+}
+
 /**
  * Every listed release `--php` may mean, the preferred first: `8.2` → the 8.2 patches, newest first; `8.2.32` →
  * exactly that release; any other semver range (`^8.3`, `8.x`) → the listed releases it matches, newest first.

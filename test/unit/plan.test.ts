@@ -8,7 +8,7 @@ import { buildability, refusal } from '../../builder/plan/capabilities.ts'
 import { WHEN_EXECUTORS } from '../../builder/config/schema.ts'
 
 import { layerName } from '../../builder/plan/naming.ts'
-import { phpCandidates, resolveArch, resolvePhp } from '../../builder/plan/resolve.ts'
+import { newestMinor, phpCandidates, resolveArch, resolvePhp } from '../../builder/plan/resolve.ts'
 import { compareDesc, debianUpstreamVersion, satisfies } from '../../builder/plan/php-version.ts'
 
 /** The planner's view of an x86_64 machine with the registered executors. */
@@ -239,4 +239,10 @@ t.test('recipe ranges judge a pre-release as the release it leads to', async (t)
   t.notOk(satisfies('8.6.0RC3', '<8.6'))
   t.ok(satisfies('8.5.9', '>=8.5'))
   t.notOk(satisfies('8.4.27', '>=8.5'))
+})
+
+t.test('the newest minor is chosen by semver, not by string order', async (t) => {
+  const info = v.php['8.2']!
+  t.equal(newestMinor({ php: { '8.9': info, '8.10': info, '8.2': info } }), '8.10')
+  t.equal(newestMinor(v), Object.keys(v.php).sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1])).pop())
 })
