@@ -13,7 +13,7 @@ import { readSidecar, sidecarPath, type ZipManifest } from './artifact/manifest.
 import { UsageError } from './errors.ts'
 import { crossSysroots, nativeArch } from './host-libs.ts'
 import { refusal } from './plan/capabilities.ts'
-import { plan as makePlan, type BuildPlan, type BuildRequest } from './plan/plan.ts'
+import { plan as makePlan, type BuildPlan, type BuildRequest, type PlanEnvironment } from './plan/plan.ts'
 import { createRunner } from './run.ts'
 import { hashFiles, sha256File } from './sources/digest.ts'
 import { mimeTablePhp } from './assemble/runtime-files.ts'
@@ -49,15 +49,20 @@ export function defaultCacheDir(root: string): string {
   return process.env.PHP_LAYER_CACHE ? resolve(process.env.PHP_LAYER_CACHE) : join(root, '.cache')
 }
 
+/** What the planner is told about this machine: the executors' capabilities, its arch, where cross sysroots live. */
+export function planEnvironment(): PlanEnvironment {
+  return { executors: EXECUTOR_CAPABILITIES, hostArch: nativeArch(), sysroots: crossSysroots() }
+}
+
 export function planOnly(root: string, request: BuildRequest, config: Omit<LoadOptions, 'root'> = {}): BuildPlan {
-  return makePlan(loadConfig({ root, ...config }), request, { executors: EXECUTOR_CAPABILITIES, hostArch: nativeArch(), sysroots: crossSysroots() })
+  return makePlan(loadConfig({ root, ...config }), request, planEnvironment())
 }
 
 export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   const { log } = opts
   const t0 = performance.now()
   const config = loadConfig({ root: opts.root, ...opts.config })
-  const env = { executors: EXECUTOR_CAPABILITIES, hostArch: nativeArch() }
+  const env = planEnvironment()
   // Every release --php may mean, preferred first; each planned (pure, cheap) so its source spec is known.
   const candidates = phpCandidates(config.versions, opts.request.php, { pre: opts.request.pre === true })
     .map((c) => makePlan(config, { ...opts.request, php: c.release.version }, env))

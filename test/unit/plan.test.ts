@@ -246,3 +246,15 @@ t.test('the newest minor is chosen by semver, not by string order', async (t) =>
   t.equal(newestMinor({ php: { '8.9': info, '8.10': info, '8.2': info } }), '8.10')
   t.equal(newestMinor(v), Object.keys(v.php).sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1])).pop())
 })
+
+t.test('the environment build() plans with gives cross builds their sysroot (no arm64 package on the machine)', async (t) => {
+  const { planEnvironment } = await import('../../builder/build.ts')
+  const { crossSysroot, nativeArch } = await import('../../builder/host-libs.ts')
+  const p = plan(config, { php: '8.2.32', arch: 'arm64', executor: 'host' }, planEnvironment())
+  if (nativeArch() === 'x86_64') {
+    t.equal(p.sysroot?.dir, crossSysroot('arm64'))
+    t.notOk(p.packages.apt.some((n) => n.includes(':')), `machine packages are tools only: ${p.packages.apt.join(' ')}`)
+  } else {
+    t.equal(p.cross, false, 'native on an arm64 machine')
+  }
+})
