@@ -6,7 +6,7 @@ import semver from 'semver'
 import { ConfigError } from '../errors.ts'
 import { ARCHS, type Config, type PhpRecipe, type VersionsFile } from './types.ts'
 import { parseAndValidate } from '../schema/validate.ts'
-import { compareDesc } from '../plan/php-version.ts'
+import { compareDesc } from '../schema/php-version.ts'
 import { phpRecipeSchema, versionsSchema } from './schema.ts'
 
 export interface LoadOptions {

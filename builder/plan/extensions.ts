@@ -1,5 +1,5 @@
 // Which extensions a build gets, with keyed overrides applied and requirements pulled in.
-import { satisfies } from './php-version.ts'
+import { satisfies } from '../schema/php-version.ts'
 import { UsageError } from '../errors.ts'
 import type { Arch, ExtensionFields, PhpRecipe, When } from '../config/types.ts'
 

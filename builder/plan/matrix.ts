@@ -3,7 +3,7 @@
 import semver from 'semver'
 import { ARCHS, type Config } from '../config/types.ts'
 import { DEFAULT_BUILD_IMAGE, plan } from './plan.ts'
-import { isPreRelease } from './php-version.ts'
+import { isPreRelease } from '../schema/php-version.ts'
 
 export interface MatrixEntry {
   php: string

@@ -1,6 +1,6 @@
 // The one place layer names come from. Published ARNs embed these names, so changing the template renames layers.
 import type { Arch, VersionsFile } from '../config/types.ts'
-import { preStage } from './php-version.ts'
+import { preStage } from '../schema/php-version.ts'
 
 /**
  * `8.2` + x86_64 → `php-82`; `8.2` + arm64 → `arm-php-82` (with the shipped template). A pre-release gets its

@@ -8,7 +8,7 @@ import { matches, planExtensions, type PlannedExtension } from './extensions.ts'
 import { layerName } from './naming.ts'
 import { resolveArch, resolvePhp } from './resolve.ts'
 import { renderCompileScript } from './compile-script.ts'
-import { debianUpstreamVersion, isPreRelease } from './php-version.ts'
+import { debianUpstreamVersion, isPreRelease } from '../schema/php-version.ts'
 
 export interface BuildRequest {
   php: string

@@ -2,7 +2,7 @@
 import semver from 'semver'
 import { UsageError } from '../errors.ts'
 import { ARCHS, type Arch, type PhpRelease, type VersionsFile } from '../config/types.ts'
-import { compareDesc, isPreRelease, satisfies, toSemver } from './php-version.ts'
+import { compareDesc, isPreRelease, satisfies, toSemver } from '../schema/php-version.ts'
 
 export interface ResolvedPhp {
   minor: string

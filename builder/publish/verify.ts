@@ -1,6 +1,6 @@
 // Pure checks deciding whether a zip may be published: the sidecar must describe exactly these bytes, a smoke run
 // must have passed against exactly these bytes, and the layer inside must be the one the sidecar describes.
-import { isPreRelease } from '../plan/php-version.ts'
+import { isPreRelease } from '../schema/php-version.ts'
 import { PublishError } from '../errors.ts'
 import type { LayerManifest, ZipManifest } from '../artifact/manifest.ts'
 

@@ -9,7 +9,7 @@ import { WHEN_EXECUTORS } from '../../builder/config/schema.ts'
 
 import { layerName } from '../../builder/plan/naming.ts'
 import { newestMinor, phpCandidates, resolveArch, resolvePhp } from '../../builder/plan/resolve.ts'
-import { compareDesc, debianUpstreamVersion, satisfies } from '../../builder/plan/php-version.ts'
+import { compareDesc, debianUpstreamVersion, satisfies } from '../../builder/schema/php-version.ts'
 
 /** The planner's view of an x86_64 machine with the registered executors. */
 const env = { executors: EXECUTOR_CAPABILITIES, hostArch: 'x86_64' as const }

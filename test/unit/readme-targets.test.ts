@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { loadConfig } from '../../builder/config/load.ts'
-import { compareDesc } from '../../builder/plan/php-version.ts'
+import { compareDesc } from '../../builder/schema/php-version.ts'
 import { projectRoot } from '../support/cli.ts'
 
 const { versions } = loadConfig({ root: projectRoot })
