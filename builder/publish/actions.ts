@@ -76,11 +76,13 @@ export async function publishAction(zip: string, opts: PublishOptions, io: Io = 
   })
   io.out(opts.json === true ? JSON.stringify(report, null, 2) + '\n' : formatReport(report))
   if (report.failed > 0) {
-    const names = report.regions.filter((r) => r.status === 'failed').map((r) => r.region)
-    throw new PublishError(
-      `${report.failed} of ${report.regions.length} regions failed: ${names.join(', ')}`,
-      'Rerun the same command: finished regions are reused and only the missing ones are published.',
-    )
+    const failed = report.regions.filter((r) => r.status === 'failed')
+    const names = failed.map((r) => r.region)
+    // "Rerun" only when a rerun can help: a bad credential or a refused request fails the same way again.
+    const hint = failed.every((r) => r.retryable === true)
+      ? 'Rerun the same command: finished regions are reused and only the missing ones are published.'
+      : 'Fix what the failed regions report (the table above); a rerun alone fails the same way. Finished regions are reused when you rerun.'
+    throw new PublishError(`${report.failed} of ${report.regions.length} regions failed: ${names.join(', ')}`, hint)
   }
 }
 

@@ -5,6 +5,7 @@
 // publisher's policy (a connection that hangs open would otherwise stall its region, and the run, for ever).
 import { LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda'
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3'
+import { PublishError } from '../errors.ts'
 
 export interface ClientOverrides {
   lambda?: Omit<LambdaClientConfig, 'region'>
@@ -31,6 +32,28 @@ export interface NetworkPolicy {
   connectTimeoutMs: number
 }
 
+/**
+ * A reply that is not the JSON the API speaks (a wrong endpoint, a proxy's HTML error page) surfaces from the SDK as
+ * a bare SyntaxError; this names the operation, the HTTP status and what came back instead. The SDK's $metadata is
+ * kept, so a 5xx page is still retried like any server fault.
+ */
+const explainReplies = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown): Promise<unknown> => {
+  try {
+    return await next(args)
+  } catch (e) {
+    const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number }; $response?: { headers?: Record<string, string> } }
+    if (err?.name !== 'SyntaxError' && !/Deserialization error/.test(err?.message ?? '')) throw e
+    const status = err.$metadata?.httpStatusCode ?? 'unknown'
+    const type = err.$response?.headers?.['content-type']
+    const seen = /"([^"]*)"\.\.\. is not valid JSON/.exec(err.message ?? '')?.[1]
+    const explained = new Error(
+      `${context.commandName?.replace(/Command$/, '') ?? 'request'}: the endpoint answered HTTP ${status}${type ? ` (${type})` : ''} with a body that is not JSON${seen ? ` (starting ${JSON.stringify(seen)})` : ''}; check AWS_ENDPOINT_URL_LAMBDA and any proxy`,
+    )
+    explained.name = 'UnexpectedReply'
+    throw Object.assign(explained, { $metadata: err.$metadata })
+  }
+}
+
 export class ClientFactory {
   private sharedCredentials: LambdaClientConfig['credentials']
   private readonly made: RegionClients[] = []
@@ -49,6 +72,10 @@ export class ClientFactory {
     const lambda = new LambdaClient({ maxAttempts: this.network.maxAttempts, retryMode: 'standard', ...base })
     if (this.sharedCredentials === undefined) this.sharedCredentials = lambda.config.credentials
     const lambdaOnce = new LambdaClient({ ...base, credentials: base.credentials ?? lambda.config.credentials, maxAttempts: 1 })
+    for (const client of [lambda, lambdaOnce]) {
+      const add = client.middlewareStack.add as unknown as (mw: typeof explainReplies, opts: { step: 'initialize'; name: string }) => void
+      add.call(client.middlewareStack, explainReplies, { step: 'initialize', name: 'phpLayersExplainReplies' })
+    }
     let s3: S3Client | undefined
     const overrides = this.overrides
     const maxAttempts = this.network.maxAttempts
@@ -79,6 +106,24 @@ export class ClientFactory {
     }
     this.made.push(clients)
     return clients
+  }
+
+  /**
+   * Resolves the credentials once, before any region starts: without this, a missing or broken credential chain
+   * fails every region separately (the same error once per region and call) after the run has begun.
+   */
+  async resolveCredentials(region: string): Promise<void> {
+    const { lambda } = this.forRegion(region)
+    const provider = lambda.config.credentials as unknown as () => Promise<unknown>
+    try {
+      await provider()
+    } catch (e) {
+      const err = e as { name?: string; message?: string }
+      throw new PublishError(
+        `no usable AWS credentials: ${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${(err.message ?? String(e)).split('\n')[0]}`,
+        'Configure the SDK\'s standard credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, SSO, a role), then rerun; see docs/publishing.md.',
+      )
+    }
   }
 
   destroyAll(): void {

@@ -124,17 +124,33 @@ export class LayersFileWriter {
     return next
   }
 
+  /**
+   * Waits only while another process holds the lock (ELOCKED). Any other error (a missing directory, no permission)
+   * fails at once: proper-lockfile's own retries would repeat those for as long as they wait for a holder.
+   */
   private async lock(): Promise<() => Promise<void>> {
-    try {
-      return await lockfile.lock(this.path, { ...LOCK_OPTIONS, retries: this.lockRetries })
-    } catch (error) {
-      if ((error as { code?: string }).code === 'ELOCKED') {
-        throw new PublishError(
-          `${this.path} stayed locked by another publisher for as long as this one waits (${this.path}.lock)`,
-          'Wait for the other publish to finish, then rerun; if none is running, remove the .lock directory.',
-        )
+    const given = this.lockRetries
+    const policy: { retries?: number; minTimeout?: number; maxTimeout?: number; factor?: number; randomize?: boolean } =
+      typeof given === 'number' ? { retries: given } : Array.isArray(given) || given === undefined ? {} : given
+    const retries = policy.retries ?? 0
+    let delay = policy.minTimeout ?? 10
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await lockfile.lock(this.path, { ...LOCK_OPTIONS, retries: 0 })
+      } catch (error) {
+        const code = (error as { code?: string }).code
+        if (code !== 'ELOCKED') {
+          throw new PublishError(`cannot lock ${this.path} (${code ?? (error as Error).message})`, 'Check that the layers file\'s directory exists and is writable.')
+        }
+        if (attempt >= retries) {
+          throw new PublishError(
+            `${this.path} stayed locked by another publisher for as long as this one waits (${this.path}.lock)`,
+            'Wait for the other publish to finish, then rerun; if none is running, remove the .lock directory.',
+          )
+        }
+        await new Promise((r) => setTimeout(r, delay * (policy.randomize ? 1 + Math.random() : 1)))
+        delay = Math.min(delay * (policy.factor ?? 2), policy.maxTimeout ?? 1000)
       }
-      throw error
     }
   }
 }

@@ -2,7 +2,8 @@
 // input fails once with nothing published; then each region runs the idempotent procedure in region.ts,
 // concurrently under a cap, and records its result in layers.json the moment it succeeds. A failing region never
 // stops the others; the report says which failed and the caller turns that into a non-zero exit.
-import { resolve } from 'node:path'
+import { accessSync, constants, statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import pLimit from 'p-limit'
 import type { Region, VersionsFile } from '../config/types.ts'
 import { PublishError, UsageError } from '../errors.ts'
@@ -72,6 +73,8 @@ export interface RegionResult {
   ms: number
   error?: string
   hint?: string
+  /** A failure a rerun may fix (throttling, 5xx, dropped connections), as opposed to one it cannot. */
+  retryable?: boolean
 }
 
 export interface PublishPlan {
@@ -130,10 +133,24 @@ export async function preparePublish(input: PublishInput): Promise<PublishPlan> 
     CompatibleRuntimes: fields.compatibleRuntimes,
     CompatibleArchitectures: fields.compatibleArchitectures,
   }
+  if (input.dryRun !== true) checkLayersFileDir(resolve(input.layersFile))
   if (needsS3(zip.facts.bytes, otherFields)) {
     plan.s3Bucket = checkBucketTemplate(input.s3Bucket, regions.map((r) => r.name), zip.facts.bytes)
   }
   return plan
+}
+
+/** layers.json is written after each region; a directory that cannot take it must fail before anything is published. */
+function checkLayersFileDir(path: string): void {
+  const dir = dirname(path)
+  try {
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' })
+    accessSync(dir, constants.W_OK)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : code === 'EACCES' || code === 'EPERM' ? 'is not writable' : `cannot be used (${code ?? String(e)})`
+    throw new PublishError(`--layers-file ${path}: the directory ${dir} ${why}; nothing was published`, 'Give a layers file in an existing, writable directory (default: layers.json at the project root).')
+  }
 }
 
 function oneLine(e: unknown): string {
@@ -181,6 +198,13 @@ export async function runPlan(plan: PublishPlan, input: PublishInput): Promise<P
   const dryRun = input.dryRun === true
   const sharedBody = new SharedZipBody(plan.zip.bytes)
   const emit = input.onProgress ?? (() => undefined)
+  // One clear failure instead of one per region when the credential chain yields nothing.
+  try {
+    await factory.resolveCredentials(plan.regions[0]!.name)
+  } catch (e) {
+    factory.destroyAll()
+    throw e
+  }
 
   const one = async (region: Region): Promise<RegionResult> => {
     const t0 = performance.now()
@@ -220,12 +244,15 @@ export async function runPlan(plan: PublishPlan, input: PublishInput): Promise<P
       result = {
         region: region.name,
         status: 'failed',
+        // What the region held before is still worth reporting (and the table shows it) when the run then failed.
+        ...(e instanceof RegionFailure && e.previousVersion !== undefined ? { previousVersion: e.previousVersion } : {}),
         permissionAdded: false,
         uploadedBytes: e instanceof RegionFailure ? e.uploadedBytes : 0,
         attempts: e instanceof RegionFailure ? e.attempts : 1,
         ms: ms(),
         error: oneLine(cause),
         hint: failureHint(region, cause),
+        retryable: isRetryable(cause),
       }
     }
     emit({ type: 'region-done', result })

@@ -181,6 +181,8 @@ export class RegionFailure extends Error {
     override readonly cause: unknown,
     readonly attempts: number,
     readonly uploadedBytes: number,
+    /** The newest version the first attempt found, if it got that far. */
+    readonly previousVersion?: number,
   ) {
     super(cause instanceof Error ? cause.message : String(cause))
     this.name = 'RegionFailure'
@@ -229,6 +231,6 @@ export async function publishRegion(job: RegionJob): Promise<RegionOutcome> {
       job.onRetry,
     )
   } catch (e) {
-    throw new RegionFailure(job.region, e, attempts, account.bytes)
+    throw new RegionFailure(job.region, e, attempts, account.bytes, before)
   }
 }

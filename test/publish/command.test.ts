@@ -105,7 +105,8 @@ t.test('a failed region: table printed, then a PublishError (exit 8) naming it',
   t.equal(e.name, 'PublishError')
   t.equal(e.exitCode, 8)
   t.equal(e.message, '1 of 2 regions failed: ap-east-2')
-  t.match(e.hint, /Rerun the same command/)
+  // A region refused for the account (403) fails the same way on a rerun: the hint must not promise otherwise.
+  t.match(e.hint, /^Fix what the failed regions report \(the table above\); a rerun alone fails the same way/)
   t.match(e.out, /eu-west-1\s+published/)
   t.match(e.out, /ap-east-2\s+failed .*opt-in region/)
 })
