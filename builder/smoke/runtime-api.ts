@@ -80,6 +80,8 @@ export class RuntimeApi {
       p.timer = setTimeout(() => this.finish(p.id, { kind: 'timeout', requestId: p.id, message: `Task timed out after ${(p.timeoutMs / 1000).toFixed(2)} seconds` }), p.timeoutMs)
       res.writeHead(200, {
         'content-type': 'application/json',
+        // As Lambda's Runtime API does: a length, not a chunked body.
+        'content-length': String(p.body.length),
         'lambda-runtime-aws-request-id': p.id,
         'lambda-runtime-deadline-ms': String(deadline),
         'lambda-runtime-invoked-function-arn': 'arn:aws:lambda:us-east-1:123456789012:function:smoke',

@@ -297,10 +297,10 @@ final class RuntimeApiClient
     /** @param resource $socket */
     private function readExactly($socket, int $length): string
     {
-        $have = \strlen($this->buffer);
-        if ($have < $length) {
-            $this->buffer .= (string) stream_get_contents($socket, $length - $have);
-            if (\strlen($this->buffer) !== $length) {
+        // fread() in a loop, not stream_get_contents($socket, $n): from 32 KiB on, PHP's copy ignores the length
+        // and reads to end-of-file, which on a kept-alive connection never comes.
+        while (\strlen($this->buffer) < $length) {
+            if (!$this->fill($socket)) {
                 throw new RuntimeApiError('the Runtime API closed the connection in the middle of a response');
             }
         }

@@ -382,3 +382,53 @@ t.test('the Runtime API client reads answers however they are cut up: split head
   t.same(JSON.parse(stdout), [['id-1', 1234, body], 202, ['id-2', body], ['id-3', body]])
   t.equal(connections.length, 2, 'a new connection after the server closed one')
 })
+
+t.test('the Runtime API client reads large events on a kept-alive connection, chunked or with a length', async (t) => {
+  // node:http answers a writeHead() without a length in chunks and keeps the connection open: the client must
+  // stop at the body's end, not wait for end-of-file (which a 32 KiB+ stream_get_contents() did, until timeout).
+  const { createServer: createHttpServer } = await import('node:http')
+  const sizes = [30_000, 300_000, 3_000_000]
+  const bodies = sizes.map((n, i) => JSON.stringify({ i, pad: 'é'.repeat(n / 2) }))
+  let served = 0
+  const server = createHttpServer((req, res) => {
+    if (req.url?.endsWith('/invocation/next')) {
+      const body = bodies[served]!
+      const headers: Record<string, string> = { 'lambda-runtime-aws-request-id': `id-${served}`, 'lambda-runtime-deadline-ms': '1' }
+      // Alternate: chunked (no length), then a Content-Length, on the same connection.
+      if (served % 2 === 1) headers['content-length'] = String(Buffer.byteLength(body))
+      served++
+      res.writeHead(200, headers)
+      res.end(body)
+    } else {
+      req.resume()
+      req.on('end', () => res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"OK"}'))
+    }
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  let connections = 0
+  server.on('connection', () => connections++)
+  const { port } = server.address() as AddressInfo
+  const code = `
+    require ${JSON.stringify(join(runtimeSrc, 'load.php'))};
+    $api = new PhpLambda\\Runtime\\RuntimeApiClient('127.0.0.1:${port}');
+    $out = [];
+    for ($i = 0; $i < ${sizes.length}; $i++) {
+      $next = $api->next();
+      $out[] = [$next->requestId, hash('sha256', $next->payload), $api->respond($next->requestId, '{}')];
+    }
+    echo json_encode($out);
+  `
+  const child = spawn(php.php, ['-n', '-d', 'display_errors=stderr', '-r', code], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
+  const status = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+  clearTimeout(timer)
+  t.equal(status, 0, `the client finished (a hang is killed after 20 s): ${stderr}`)
+  const { createHash } = await import('node:crypto')
+  t.same(JSON.parse(stdout || '[]'), bodies.map((b, i) => [`id-${i}`, createHash('sha256').update(b).digest('hex'), 202]))
+  t.equal(connections, 1, 'one kept-alive connection throughout')
+})
