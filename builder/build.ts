@@ -75,8 +75,9 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   const logDir = join(cacheDir, 'logs')
   const run = createRunner(log, join(logDir, 'commands.log'))
   if (opts.fresh && plan.executor !== 'docker') throw new UsageError('--no-cache applies to --executor docker only; accepted: --executor docker --no-cache')
-  // Before any download: a docker build without an engine fails at once, saying how to start one.
-  if (plan.executor === 'docker') await (await import('./executors/engine.ts')).requireEngine(run)
+  // Before any download: what the executor needs on this machine (packages, sysroot, engine), or how to get it.
+  const executor = await EXECUTORS[plan.executor]!.load()
+  await executor.preflight({ plan, run, log })
 
   const localDirs = (process.env.PHP_LAYER_SOURCES ?? '').split(':').filter(Boolean)
   const mirrors = [upstreamMirror(), debianMirror(run), localMirror(localDirs)]
@@ -101,7 +102,6 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
     sources.push(one)
   }
 
-  const executor = await EXECUTORS[plan.executor]!.load()
   const compiled = await executor.compile({ plan, sources, cacheDir, logDir, run, log, ...(opts.fresh ? { fresh: true } : {}) })
 
   const a0 = performance.now()

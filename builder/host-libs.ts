@@ -31,7 +31,8 @@ export function debianLibDirs(gnuTriplet: string): string[] {
  * libraries from it.
  */
 export function crossSysroot(arch: Arch): string {
-  return `/usr/local/lib/php-layer-cross/${arch}`
+  // PHP_LAYER_CROSS_ROOT points the builder at sysroots unpacked elsewhere (or, in tests, at none at all).
+  return `${process.env.PHP_LAYER_CROSS_ROOT || '/usr/local/lib/php-layer-cross'}/${arch}`
 }
 
 /** crossSysroot for every arch, as the planner takes it. */

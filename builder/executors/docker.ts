@@ -14,7 +14,7 @@ import { seconds } from '../log.ts'
 import { COMPILE_STEPS } from '../plan/compile-script.ts'
 import type { DockerPlan } from '../plan/plan.ts'
 import type { Runner } from '../run.ts'
-import type { CompileContext, CompileResult, Executor } from './types.ts'
+import type { CompileContext, CompileResult, Executor, PreflightContext } from './types.ts'
 import { buildEnv, dockerArgv, requireEngine, type Engine } from './engine.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -24,6 +24,11 @@ const STEP_MARKER = /php-layer-step (start|done|failed) (\w+)(?: (\d+))?/
 export function dockerExecutor(): Executor {
   return {
     name: 'docker',
+    async preflight(ctx: PreflightContext): Promise<void> {
+      // Before any download: a docker build without an engine fails at once, saying how to start one.
+      if (!ctx.plan.docker) throw new BuildError('the plan has no docker section (internal: planned for another executor)')
+      await requireEngine(ctx.run)
+    },
     async compile(ctx: CompileContext): Promise<CompileResult> {
       const { plan, run, log } = ctx
       // Recompile from scratch: bypass the compile cache and Docker's cache of the compile (the toolchain is kept).
@@ -99,9 +104,11 @@ export function dockerExecutor(): Executor {
         const fresh = opts.fresh ? `${Date.now()}-${process.pid}` : '0'
         const label = (step: string) => `${step} php ${plan.php.version} ${plan.arch} in ${d.buildImage}`
         log.info(`» compile in a ${d.buildImage} container (${engine.builder === 'buildkit' ? 'BuildKit' : 'classic builder'}; log: ${buildLog})`)
+        let markers = 0
         const onLine = (line: string) => {
           const m = STEP_MARKER.exec(line)
           if (!m) return
+          markers++
           const [, what, step, ms] = m
           if (what === 'start' && (step === 'configure' || step === 'make')) log.start(label(step!))
           else if (what === 'done') log.done(label(step!), Number(ms))
@@ -125,6 +132,8 @@ export function dockerExecutor(): Executor {
         if (r.exitCode !== 0 || !existsSync(join(out, 'stage', 'opt', 'bin', 'php-cgi'))) {
           throw new BuildError(`compile in ${d.buildImage} failed with exit ${r.exitCode}: ${lastLines(buildLog, 3)}; full log: ${buildLog}`, 'Read the log; a missing library usually means a package is missing from the recipe.')
         }
+        // No step ran: the engine's build cache already had this compile (same script, sources and image).
+        if (markers === 0) log.info(`✓ compile php ${plan.php.version} ${plan.arch} in ${d.buildImage}: cached by the Docker engine (${seconds(r.ms)})`)
         writeFileSync(join(out, 'stage', 'toolchain.json'), JSON.stringify(toolchain, null, 2) + '\n')
         mkdirSync(join(ctx.cacheDir, 'builds'), { recursive: true })
         if (opts.fresh || !existsSync(join(done, 'opt', 'bin', 'php-cgi'))) {

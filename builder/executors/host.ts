@@ -6,26 +6,36 @@ import { join } from 'node:path'
 import { BuildError } from '../errors.ts'
 import { seconds } from '../log.ts'
 import { COMPILE_STEPS } from '../plan/compile-script.ts'
-import type { CompileContext, CompileResult, Executor } from './types.ts'
+import type { CompileContext, CompileResult, Executor, PreflightContext } from './types.ts'
 import { debianLibDirs, sysrootLibDirs } from '../host-libs.ts'
 import { privateBinfmt, type PrivateBinfmt } from './binfmt.ts'
 
 export function hostExecutor(): Executor {
   return {
     name: 'host',
-    async compile(ctx: CompileContext): Promise<CompileResult> {
-      const { plan, run, log } = ctx
+    async preflight(ctx: PreflightContext): Promise<void> {
+      const { plan } = ctx
       // Which targets this executor builds where is declared in executors/index.ts and decided by the planner.
       if (!plan.buildable.ok) throw new BuildError(`the plan says the host executor cannot build this target: ${plan.buildable.reason}`)
-      const sysroot = plan.sysroot ? readSysroot(plan.sysroot.dir) : undefined
-      const missing = [
-        ...(await missingPackages(ctx, plan.packages.apt)),
-        ...(plan.sysroot?.packages.filter((p) => !sysroot!.packages.has(p)).map((p) => `${p} (in the sysroot ${plan.sysroot!.dir})`) ?? []),
-      ]
-      if (missing.length) {
-        const setup = `scripts/setup-host.sh${plan.cross ? ` --arch ${plan.arch}` : ''}`
-        throw new BuildError(`build packages not installed: ${missing.join(' ')}`, `Run ${setup} (it installs everything the recipes name${plan.cross ? ` for ${plan.arch} builds on this ${plan.machine} machine` : ''}).`)
+      const onMachine = await missingPackages(ctx, plan.packages.apt)
+      const problems = onMachine.length ? [`build packages not installed: ${onMachine.join(' ')}`] : []
+      if (plan.sysroot) {
+        const dir = plan.sysroot.dir
+        const inSysroot = readSysroot(dir).packages
+        const absent = plan.sysroot.packages.filter((p) => !inSysroot.has(p))
+        if (!existsSync(dir)) problems.push(`no ${plan.arch} sysroot at ${dir}`)
+        else if (absent.length) problems.push(`packages missing from the ${plan.arch} sysroot ${dir}: ${absent.join(' ')}`)
       }
+      if (problems.length) {
+        const setup = `scripts/setup-host.sh${plan.cross ? ` --arch ${plan.arch}` : ''}`
+        throw new BuildError(problems.join('; '), `Run ${setup} (it installs everything the recipes name${plan.cross ? ` for ${plan.arch} builds on this ${plan.machine} machine` : ''}).`)
+      }
+    },
+    async compile(ctx: CompileContext): Promise<CompileResult> {
+      const { plan, run, log } = ctx
+      // build() ran preflight before fetching; a direct caller gets the same check here.
+      await this.preflight(ctx)
+      const sysroot = plan.sysroot ? readSysroot(plan.sysroot.dir) : undefined
       const toolchain = await identify(ctx, plan.packages.apt)
       if (sysroot) toolchain.sysroot = sysroot.digest
       // A cross build runs the target's programs (configure's run tests, phar.phar) through qemu-user.
@@ -111,7 +121,7 @@ function readSysroot(dir: string): { packages: Set<string>; digest: string } {
   }
 }
 
-async function missingPackages(ctx: CompileContext, pkgs: string[]): Promise<string[]> {
+async function missingPackages(ctx: PreflightContext, pkgs: string[]): Promise<string[]> {
   const r = await ctx.run(['dpkg-query', '-W', '-f', '${Package} ${Status}\n', ...pkgs])
   const installed = new Set(
     r.stdout.split('\n').filter((l) => l.endsWith('install ok installed')).map((l) => l.split(' ')[0]!.split(':')[0]!),

@@ -29,7 +29,15 @@ export interface CompileResult {
   cached: boolean
 }
 
+/** What a preflight check gets: the plan, and the runner for the commands it asks the machine. */
+export type PreflightContext = Pick<CompileContext, 'plan' | 'run' | 'log'>
+
 export interface Executor {
   readonly name: string
+  /**
+   * Checks, before any source is fetched, that this machine has what the compile needs (build packages, a cross
+   * sysroot, an engine); throws an error that says how to set it up.
+   */
+  preflight(ctx: PreflightContext): Promise<void>
   compile(ctx: CompileContext): Promise<CompileResult>
 }
