@@ -1,6 +1,7 @@
 // AWS SAM: one function on provided.al2023 with the layer; AutoPublishAlias publishes a version on every deploy that
 // changes the code and moves the `production` alias to it, while `staging` keeps serving $LATEST. Each stage is
 // reachable through its own Function URL and through one Application Load Balancer (host-based rule for staging).
+import { albTargetYaml } from './cfn-blocks.ts'
 import type { SnippetFile } from './types.ts'
 import { phpLabel, type SnippetTarget } from './target.ts'
 
@@ -81,40 +82,9 @@ Resources:
       Subnets: !Ref SubnetIds
       SecurityGroups: [!Ref LoadBalancerSecurityGroup]
 
-  ProductionAlbPermission:
-    Type: AWS::Lambda::Permission
-    Properties:
-      FunctionName: !Ref Web.Alias
-      Action: lambda:InvokeFunction
-      Principal: elasticloadbalancing.amazonaws.com
+${albTargetYaml('Production', '!Ref Web.Alias', '  ', true)}
 
-  ProductionTargetGroup:
-    Type: AWS::ElasticLoadBalancingV2::TargetGroup
-    DependsOn: ProductionAlbPermission
-    Properties:
-      TargetType: lambda
-      Targets:
-        - Id: !Ref Web.Alias
-      TargetGroupAttributes:
-        # Repeated headers (several Set-Cookie) need multi-value headers; the layer answers in the shape asked for.
-        - { Key: lambda.multi_value_headers.enabled, Value: "true" }
-
-  StagingAlbPermission:
-    Type: AWS::Lambda::Permission
-    Properties:
-      FunctionName: !Ref Web
-      Action: lambda:InvokeFunction
-      Principal: elasticloadbalancing.amazonaws.com
-
-  StagingTargetGroup:
-    Type: AWS::ElasticLoadBalancingV2::TargetGroup
-    DependsOn: StagingAlbPermission
-    Properties:
-      TargetType: lambda
-      Targets:
-        - Id: !GetAtt Web.Arn
-      TargetGroupAttributes:
-        - { Key: lambda.multi_value_headers.enabled, Value: "true" }
+${albTargetYaml('Staging', '!GetAtt Web.Arn', '  ')}
 
   # Plain HTTP to keep the example short; add an HTTPS listener with your certificate for a real site.
   Listener:

@@ -2,6 +2,7 @@
 // function whose staging is $LATEST and whose production is an alias, the version and alias are declared as plain
 // CloudFormation: ${sls:instanceId} differs on every `serverless deploy`, and a changed Description replaces an
 // AWS::Lambda::Version, so each deploy publishes a version and moves the alias to it (old versions are retained).
+import { albTargetYaml } from './cfn-blocks.ts'
 import type { SnippetFile } from './types.ts'
 import { phpLabel, type SnippetTarget } from './target.ts'
 
@@ -89,22 +90,7 @@ resources:
         Principal: "*"
         FunctionUrlAuthType: NONE
 
-    ProductionAlbPermission:
-      Type: AWS::Lambda::Permission
-      Properties:
-        FunctionName: !Ref ProductionAlias
-        Action: lambda:InvokeFunction
-        Principal: elasticloadbalancing.amazonaws.com
-
-    ProductionTargetGroup:
-      Type: AWS::ElasticLoadBalancingV2::TargetGroup
-      DependsOn: ProductionAlbPermission
-      Properties:
-        TargetType: lambda
-        Targets:
-          - Id: !Ref ProductionAlias
-        TargetGroupAttributes:
-          - { Key: lambda.multi_value_headers.enabled, Value: "true" }
+${albTargetYaml('Production', '!Ref ProductionAlias', '    ')}
 
     ProductionRule:
       Type: AWS::ElasticLoadBalancingV2::ListenerRule

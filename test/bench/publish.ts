@@ -11,7 +11,7 @@ import { publish } from '../../builder/publish/publisher.ts'
 import { BenchUsageError, benchArgs } from './args.ts'
 import { formatBytes } from '../../builder/publish/report.ts'
 import { spawnEmulator, type RemoteEmulator } from '../support/lambda-emulator.ts'
-import { emulatorClients, makeLayerZip, repoConfig, tempDir } from '../publish/fixtures.ts'
+import { emulatorClients, makeLayerZip, repoConfig, tempDir } from '../support/publish-fixtures.ts'
 
 
 function median(xs: number[]): number {

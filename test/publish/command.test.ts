@@ -8,7 +8,7 @@ import { registerPublishCommands } from '../../builder/publish/command.ts'
 import { TABLE_END, TABLE_START } from '../../builder/publish/arn.ts'
 import { parseLayersFile } from '../../builder/publish/layers-file.ts'
 import { LambdaEmulator } from '../support/lambda-emulator.ts'
-import { FAKE_CREDENTIALS, makeLayerZip, repoRoot, tempDir } from './fixtures.ts'
+import { FAKE_CREDENTIALS, makeLayerZip, repoRoot, tempDir } from '../support/publish-fixtures.ts'
 
 const emu = await LambdaEmulator.start({ disabledRegions: ['ap-east-2'] })
 const dir = await tempDir()

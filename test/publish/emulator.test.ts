@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-lambda'
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { credentialScope, LambdaEmulator, spawnEmulator } from '../support/lambda-emulator.ts'
-import { FAKE_CREDENTIALS, makeLayerZip, tempDir } from './fixtures.ts'
+import { FAKE_CREDENTIALS, makeLayerZip, tempDir } from '../support/publish-fixtures.ts'
 
 const dir = await tempDir()
 t.teardown(() => rm(dir, { recursive: true, force: true }))

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseLayersFile } from '../../builder/publish/layers-file.ts'
 import { isPublicPolicy } from '../../builder/publish/policy.ts'
 import { LambdaEmulator } from '../support/lambda-emulator.ts'
-import { FAKE_CREDENTIALS, makeLayerZip, repoConfig, repoRoot, tempDir } from './fixtures.ts'
+import { FAKE_CREDENTIALS, makeLayerZip, repoConfig, repoRoot, tempDir } from '../support/publish-fixtures.ts'
 
 const regions = repoConfig().versions.regions.slice(0, 12).map((r) => r.name)
 
@@ -31,7 +31,7 @@ t.test('SIGKILL mid-run, rerun completes with no duplicates; layers.json always 
   }
   delete env.AWS_PROFILE
   const start = () =>
-    spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/publish/publisher-child.ts'), 'publish', z.zipPath, '--regions', regions.join(','), '--concurrency', '2', '--layers-file', layersFile], {
+    spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/support/publisher-child.ts'), 'publish', z.zipPath, '--regions', regions.join(','), '--concurrency', '2', '--layers-file', layersFile], {
       cwd: repoRoot,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -16,7 +16,7 @@ import {
   type LayersFile,
 } from '../../builder/publish/layers-file.ts'
 import { writeFileAtomic } from '../../builder/artifact/atomic.ts'
-import { repoRoot, tempDir } from './fixtures.ts'
+import { repoRoot, tempDir } from '../support/publish-fixtures.ts'
 
 const entry = (region: string, version: number, php = '8.3.14'): LayerRegionEntry => ({
   arn: `arn:aws:lambda:${region}:123456789012:layer:php-83:${version}`,
@@ -91,7 +91,7 @@ t.test('two processes updating one file at once both land (the file is locked wh
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   const path = join(dir, 'layers.json')
   const child = (layer: string): Promise<number | null> => new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/publish/layers-writer-child.ts'), path, layer, '60'], { stdio: ['ignore', 'ignore', 'inherit'] })
+    const p = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/support/layers-writer-child.ts'), path, layer, '60'], { stdio: ['ignore', 'ignore', 'inherit'] })
     p.on('exit', resolve)
   })
   t.same(await Promise.all([child('php-83'), child('arm-php-83')]), [0, 0])

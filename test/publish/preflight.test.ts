@@ -9,19 +9,14 @@ import { join } from 'node:path'
 import { LayersFileWriter } from '../../builder/publish/layers-file.ts'
 import { publish, type PublishInput } from '../../builder/publish/publisher.ts'
 import { formatReport } from '../../builder/publish/report.ts'
-import { LambdaEmulator, type EmulatorOptions } from '../support/lambda-emulator.ts'
-import { emulatorClients, FAST_RETRY, makeLayerZip, repoConfig, tempDir } from './fixtures.ts'
+import type { EmulatorOptions } from '../support/lambda-emulator.ts'
+import { emulatorAndDir, emulatorClients, FAST_RETRY, makeLayerZip, repoConfig, tempDir } from '../support/publish-fixtures.ts'
 
 const versions = repoConfig().versions
 const three = 'eu-west-1,us-east-1,ap-south-1'
 
 async function setup(t: Test, opts: EmulatorOptions = {}) {
-  const emu = await LambdaEmulator.start(opts)
-  const dir = await tempDir()
-  t.teardown(async () => {
-    await emu.close()
-    await rm(dir, { recursive: true, force: true })
-  })
+  const { emu, dir } = await emulatorAndDir(t, opts)
   const z = await makeLayerZip({ dir })
   const run = (more: Partial<PublishInput> = {}) =>
     publish({ zipPath: z.zipPath, regions: three, versions, layersFile: join(dir, 'layers.json'), clients: emulatorClients(emu.endpoint), retry: FAST_RETRY, ...more })

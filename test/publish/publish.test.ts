@@ -8,19 +8,14 @@ import { parseLayersFile } from '../../builder/publish/layers-file.ts'
 import { isPublicPolicy, PUBLIC_STATEMENT_ID } from '../../builder/publish/policy.ts'
 import { publish, type PublishInput } from '../../builder/publish/publisher.ts'
 import { formatReport } from '../../builder/publish/report.ts'
-import { LambdaEmulator, type EmulatorOptions } from '../support/lambda-emulator.ts'
-import { emulatorClients, FAKE_CREDENTIALS, FAST_RETRY, makeLayerZip, repoConfig, tempDir } from './fixtures.ts'
+import type { EmulatorOptions } from '../support/lambda-emulator.ts'
+import { emulatorAndDir, emulatorClients, FAKE_CREDENTIALS, FAST_RETRY, makeLayerZip, repoConfig } from '../support/publish-fixtures.ts'
 
 const versions = repoConfig().versions
 const thirty = versions.regions.slice(0, 30).map((r) => r.name)
 
 async function setup(t: Test, opts: EmulatorOptions = {}) {
-  const emu = await LambdaEmulator.start(opts)
-  const dir = await tempDir()
-  t.teardown(async () => {
-    await emu.close()
-    await rm(dir, { recursive: true, force: true })
-  })
+  const { emu, dir } = await emulatorAndDir(t, opts)
   const layersFile = join(dir, 'layers.json')
   const run = (zipPath: string, regions: string, more: Partial<PublishInput> = {}) =>
     publish({ zipPath, regions, versions, layersFile, clients: emulatorClients(emu.endpoint), retry: FAST_RETRY, ...more })

@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { publish, type PublishInput } from '../../builder/publish/publisher.ts'
 import { LambdaEmulator } from '../support/lambda-emulator.ts'
-import { emulatorClients, FAST_RETRY, makeLayerZip, repoConfig, tempDir } from './fixtures.ts'
+import { emulatorClients, FAST_RETRY, makeLayerZip, repoConfig, tempDir } from '../support/publish-fixtures.ts'
 
 const emu = await LambdaEmulator.start({ buckets: { 'layers-eu-west-1': 'eu-west-1', 'layers-us-east-1': 'us-east-1' } })
 const dir = await tempDir()

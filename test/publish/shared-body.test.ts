@@ -5,7 +5,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { LambdaClient, PublishLayerVersionCommand, type PublishLayerVersionCommandInput } from '@aws-sdk/client-lambda'
 import { SharedZipBody } from '../../builder/publish/shared-body.ts'
-import { FAKE_CREDENTIALS } from './fixtures.ts'
+import { FAKE_CREDENTIALS } from '../support/publish-fixtures.ts'
 
 const seen: Array<{ headers: IncomingHttpHeaders; body: Buffer }> = []
 const server = createServer((req, res) => {

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises'
 import { LambdaClient, PublishLayerVersionCommand } from '@aws-sdk/client-lambda'
 import { LambdaEmulator } from '../support/lambda-emulator.ts'
 import { npmRunAsync } from '../support/cli.ts'
-import { FAKE_CREDENTIALS, makeLayerZip, tempDir } from './fixtures.ts'
+import { FAKE_CREDENTIALS, makeLayerZip, tempDir } from '../support/publish-fixtures.ts'
 
 t.test('smoke --arn downloads the version and checks those bytes', async (t) => {
   const emu = await LambdaEmulator.start()

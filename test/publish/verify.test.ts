@@ -9,7 +9,7 @@ import { isPublicPolicy, ourStatement, PUBLIC_STATEMENT_ID } from '../../builder
 import { resolveRegions } from '../../builder/publish/regions.ts'
 import { isRetryable } from '../../builder/publish/retry.ts'
 import { loadPublishableZip } from '../../builder/publish/zip.ts'
-import { makeLayerZip, repoConfig, tempDir } from './fixtures.ts'
+import { makeLayerZip, repoConfig, tempDir } from '../support/publish-fixtures.ts'
 
 const regions = repoConfig().versions.regions
 

@@ -2,17 +2,19 @@
 // that passes for the zip's sha256 — everything publishing checks, without a PHP build.
 import { createHash, randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
+import type { Test } from 'tap'
 import yazl from 'yazl'
 import { loadConfig } from '../../builder/config/load.ts'
 import type { Config } from '../../builder/config/types.ts'
 import { LAYER_MANIFEST_PATH, sidecarPath, type LayerManifest, type ZipManifest } from '../../builder/artifact/manifest.ts'
 import type { Arch } from '../../builder/schema/common.ts'
 import { layerName } from '../../builder/plan/naming.ts'
+import { LambdaEmulator, type EmulatorOptions } from './lambda-emulator.ts'
 
 // The SDK warns once per process that Node 20 support ends in 2027; that is the project's engine decision, not news
 // for every test file.
@@ -30,6 +32,17 @@ export const FAKE_CREDENTIALS = { accessKeyId: 'AKIDLOCALEMULATOR01', secretAcce
 
 export async function tempDir(prefix = 'publish-test-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix))
+}
+
+/** A Lambda emulator and a temp directory for one test, both gone at its end. */
+export async function emulatorAndDir(t: Test, opts: EmulatorOptions = {}): Promise<{ emu: LambdaEmulator; dir: string }> {
+  const emu = await LambdaEmulator.start(opts)
+  const dir = await tempDir()
+  t.teardown(async () => {
+    await emu.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+  return { emu, dir }
 }
 
 export interface LayerZipOptions {
