@@ -58,7 +58,10 @@ export function resolveTarget(versions: Pick<VersionsFile, 'layer' | 'php'>, lay
   if (!FUNCTION_NAME_RE.test(functionName)) {
     throw new UsageError(`--name is "${functionName}"; accepted: a letter, then up to 20 letters, digits or dashes (load balancer target groups are named <name>-production, at most 32 characters)`)
   }
-  const name = request.layerName ?? layerName(versions.layer, php.minor, request.arch)
+  // The release's layer, or, for a minor that has only pre-releases published (php-86-rc), theirs.
+  const names = request.layerName !== undefined ? [request.layerName]
+    : [...new Set([layerName(versions.layer, php.minor, request.arch), ...(versions.php[php.minor]?.releases ?? []).map((r) => layerName(versions.layer, php.minor, request.arch, r.version))])]
+  const name = names.find((n) => layers.layers[n] !== undefined) ?? names[0]!
   const layer = layers.layers[name]
   if (layer === undefined) {
     const known = Object.keys(layers.layers)

@@ -32,6 +32,16 @@ t.test('ARNs come from layers.json through the naming function', async (t) => {
   t.same(resolveTarget(versions, fixture, { php: '8.2', arch: 'x86_64' }).arns, { 'eu-west-1': 'arn:aws:lambda:eu-west-1:123456789012:layer:php-82:3' })
 })
 
+t.test('a minor published only as a pre-release pins its -rc layer', async (t) => {
+  const layers = structuredClone(fixture)
+  const entry = structuredClone(Object.values(fixture.layers)[0]!)
+  layers.layers['php-86-rc'] = entry
+  t.equal(resolveTarget(versions, layers, { php: '8.6', arch: 'x86_64' }).layerName, 'php-86-rc')
+  // Once the release is published, it wins.
+  layers.layers['php-86'] = entry
+  t.equal(resolveTarget(versions, layers, { php: '8.6', arch: 'x86_64' }).layerName, 'php-86')
+})
+
 t.test('one clear line for what cannot be generated', async (t) => {
   t.throws(() => resolveTarget(versions, emptyLayersFile(), { php: '8.4', arch: 'arm64' }), {
     name: 'UsageError',
