@@ -101,6 +101,11 @@ const layerManifestProperties = {
   /** Highest GLIBC symbol version any ELF file in the layer needs. */
   maxGlibc: Type.String(),
   unzippedBytes: Type.Integer({ minimum: 0 }),
+  /**
+   * Every file of the layer but this manifest, by path, with its size: a size regression shows in review as a diff of
+   * this list. Optional only so that layers built before it existed still read.
+   */
+  files: Type.Optional(Type.Array(Type.Object({ path: NonEmpty, bytes: Type.Integer({ minimum: 0 }) }, closed))),
   /** LicenseInfo published with the layer. */
   license: Type.String({ maxLength: 512 }),
   toolchain: recordOf(Type.String()),

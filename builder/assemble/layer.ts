@@ -95,11 +95,13 @@ export async function assembleLayer(input: AssembleInput): Promise<AssembleResul
       configureFlags: plan.configureFlags,
       maxGlibc: abi.maxGlibc,
       unzippedBytes: 0,
+      files: [],
       license: input.license,
       toolchain: input.toolchain,
     }
     const entries = collectTree(tree)
     manifest.buildId = treeDigest(entries)
+    manifest.files = entries.map((e) => ({ path: e.path, bytes: e.data.length })).sort((a, b) => (a.path < b.path ? -1 : 1))
     const manifestEntry = fixManifestSize(manifest, entries)
     entries.push(manifestEntry)
 

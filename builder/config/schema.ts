@@ -93,6 +93,12 @@ export const versionsSchema = Type.Object(
         name: Type.String({ pattern: '\\{major\\}', description: 'a template using {prefix}, {major}, {minor}' }),
         prefix: perArch(Type.String({ pattern: '^[a-z0-9-]*$', description: 'lowercase letters, digits, -' })),
         license: Type.String({ maxLength: 512, description: 'at most 512 characters (Lambda LicenseInfo)' }),
+        sizeBudget: Type.Optional(
+          Type.Object(
+            { defaultUnzippedBytes: Type.Integer({ minimum: 1, description: 'a whole number of bytes' }) },
+            closed,
+          ),
+        ),
       },
       closed,
     ),
