@@ -57,7 +57,9 @@ export function renderCompileScript(p: CompileScriptInput): string {
     '  install)',
     '    cd "$build"',
     '    rm -rf "$dest" && mkdir -p "$dest"',
-    '    make install-cli install-cgi install-modules INSTALL_ROOT="$dest"',
+    '    make install-cli install-cgi INSTALL_ROOT="$dest"',
+    // PHP's install-modules copies modules/* and fails when no extension is built shared (a reduced --ext set).
+    '    if ls modules/*.so >/dev/null 2>&1; then make install-modules INSTALL_ROOT="$dest"; fi',
     '    ;;',
     '  *) echo "compile.sh: unknown step $step; accepted: extract, configure, make, install" >&2; exit 2 ;;',
     'esac',
