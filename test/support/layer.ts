@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import lockfile from 'proper-lockfile'
 import type { CliResult } from './cli.ts'
-import { npmRun, projectRoot } from './cli.ts'
+import { npmRunAsync, projectRoot } from './cli.ts'
 
 export interface BuildJson {
   zip: string
@@ -100,7 +100,9 @@ export async function ensureLayer(req: LayerRequest = DEFAULT_LAYER): Promise<En
     if (!saved) {
       const args = ['--php', req.php, '--arch', arch, ...(req.ext ? ['--ext', req.ext.join(',')] : []), ...(req.executor ? ['--executor', req.executor] : []), '--out', outDir, '--json', ...(req.extraArgs ?? [])]
       process.stderr.write(`# building test layer: npm run build -- ${args.join(' ')}\n`)
-      const run = npmRun('build', args, req.env ?? {})
+      // Asynchronously: the lock is kept fresh by a timer in this process, which a blocking spawnSync would starve
+      // for the whole build, letting the lock go stale and another test file start the same build again.
+      const run = await npmRunAsync('build', args, req.env ?? {})
       saved = { runId: id, args, run }
       writeFileSync(savedFile, JSON.stringify(saved, null, 2))
     }
