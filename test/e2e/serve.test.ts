@@ -31,8 +31,9 @@ function startServe(appDir: string, source: string): Promise<Served> {
     const timer = setTimeout(() => reject(new Error(`serve did not print its URL in 60 s:\n${text}`)), 60_000)
     const onData = (d: Buffer) => {
       text += d.toString()
+      // The whole banner, which may arrive in more than one chunk, ends with this line.
       const m = /serving .* at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(text)
-      if (m) {
+      if (m && text.includes('Ctrl-C stops it.')) {
         clearTimeout(timer)
         resolve({
           url: m[1]!,
