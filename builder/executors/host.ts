@@ -33,8 +33,7 @@ export function hostExecutor(): Executor {
     },
     async compile(ctx: CompileContext): Promise<CompileResult> {
       const { plan, run, log } = ctx
-      // build() ran preflight before fetching; a direct caller gets the same check here.
-      await this.preflight(ctx)
+      // build() has run preflight (packages, sysroot) before fetching the sources.
       const sysroot = plan.sysroot ? readSysroot(plan.sysroot.dir) : undefined
       const toolchain = await identify(ctx, plan.packages.apt)
       if (sysroot) toolchain.sysroot = sysroot.digest
