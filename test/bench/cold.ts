@@ -3,7 +3,7 @@
 // for a hello-world function and for a 2,000-file app whose front controller loads every file (opcache on, as the
 // layer ships it). Each run is a new sandbox and a new Runtime API; the layers given are measured side by side,
 // alternating within each round, and the median of each is reported. Without zips: the default test layer.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ZipManifest } from '../../builder/artifact/manifest.ts'
@@ -14,7 +14,7 @@ import { RuntimeApi, spawnRuntime } from '../../builder/smoke/runtime-api.ts'
 import { prepareBaseLibs, sandboxArgv } from '../../builder/smoke/sandbox.ts'
 import { unpackZip } from '../../builder/smoke/unpack.ts'
 import { BenchFailed, BenchUsageError, benchArgs } from './args.ts'
-import { DEFAULT_LAYER, testCacheDir } from '../support/layer.ts'
+import { builtTestLayerZips, DEFAULT_LAYER, testCacheDir } from '../support/layer.ts'
 
 const root = join(import.meta.dirname, '..', '..')
 
@@ -55,10 +55,10 @@ echo "loaded $n";
 }
 
 function defaultZip(): string {
-  const dir = join(testCacheDir(), 'test-layers')
-  const found = existsSync(dir) ? readdirSync(dir).filter((d) => d.startsWith(`${DEFAULT_LAYER.php}-x86_64-`)).map((d) => join(dir, d, 'dist')) : []
-  for (const d of found) for (const f of existsSync(d) ? readdirSync(d) : []) if (f.endsWith('.zip')) return join(d, f)
-  throw new BenchFailed('no layer zip given and no default test layer built yet; accepted: npm run bench -- cold <layer.zip …> (or run the tests first)')
+  const name = `/${DEFAULT_LAYER.php}-x86_64-`
+  const zip = builtTestLayerZips().find((z) => z.includes(name))
+  if (!zip) throw new BenchFailed('no layer zip given and no default test layer built yet; accepted: npm run bench -- cold <layer.zip …> (or run the tests first)')
+  return zip
 }
 
 async function coldStart(layerDir: string, taskDir: string, baseLibDir: string, gnuTriplet: string): Promise<{ ms: number; body: string }> {

@@ -1,28 +1,19 @@
 // `npm run bench -- size [zip…]`: per layer, zipped and unzipped bytes, the ten largest files, what each shared
 // extension costs (its .so and the bundled libraries only it needs) and what the executables' libraries cost. Without
 // arguments: the default layer the tests build (test/support/layer.ts), if it is there.
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { isElf, readElf } from '../../builder/artifact/elf.ts'
 import { readZip } from '../../builder/artifact/zip-read.ts'
 import { sizeReport } from '../../builder/artifact/size.ts'
 import { BenchFailed, benchArgs } from './args.ts'
-import { testCacheDir } from '../support/layer.ts'
+import { builtTestLayerZips } from '../support/layer.ts'
 
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`
 
-function defaultZips(): string[] {
-  const dir = join(testCacheDir(), 'test-layers')
-  if (!existsSync(dir)) return []
-  return readdirSync(dir)
-    .map((d) => join(dir, d, 'dist'))
-    .filter((d) => existsSync(d))
-    .flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.zip')).map((f) => join(d, f)))
-}
-
 export default async function bench(args: string[]): Promise<void> {
   const { positionals } = benchArgs('size', args, {}, { max: 20, usage: '[layer.zip …]' })
-  const zips = positionals.length ? positionals : defaultZips()
+  const zips = positionals.length ? positionals : builtTestLayerZips()
   if (!zips.length) throw new BenchFailed('no layer zip given and none built by the tests yet; accepted: npm run bench -- size <layer.zip …>')
   for (const zip of zips) {
     if (!existsSync(zip)) throw new BenchFailed(`${zip}: no such file; accepted: paths to layer zips`)

@@ -13,7 +13,7 @@
 //   make an unchanged rebuild take seconds.
 // - `extraArgs` are appended as given (e.g. ['--no-smoke']); `env` adds environment variables for the build.
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import lockfile from 'proper-lockfile'
 import type { CliResult } from './cli.ts'
@@ -112,4 +112,15 @@ export async function ensureLayer(req: LayerRequest = DEFAULT_LAYER): Promise<En
   const { run } = saved
   if (run.code !== 0) throw new Error(`the test layer build failed (npm run build -- ${saved.args.join(' ')}; exit ${run.code}):\n${run.stderr.slice(-4000)}`)
   return { run, result: JSON.parse(run.stdout) as BuildJson, outDir }
+}
+
+/** Zips the tests have built into the test cache so far (for benchmarks that default to them), by test layer. */
+export function builtTestLayerZips(): string[] {
+  const dir = join(testCacheDir(), 'test-layers')
+  if (!existsSync(dir)) return []
+  return readdirSync(dir)
+    .sort()
+    .map((d) => join(dir, d, 'dist'))
+    .filter((d) => existsSync(d))
+    .flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.zip')).map((f) => join(d, f)))
 }
