@@ -44,12 +44,16 @@ export function createRunner(log: Logger, commandLog?: string): Runner {
       ...(opts.input !== undefined ? { input: opts.input } : {}),
       ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
     })`${argv}`
+    // The log is complete on disk before the result is returned: callers quote its last line in their errors.
+    let logWritten: Promise<void> = Promise.resolve()
     if (opts.logFile) {
       mkdirSync(dirname(opts.logFile), { recursive: true })
       const ws = createWriteStream(opts.logFile, { flags: 'a' })
       p.stdout.pipe(ws, { end: false })
       p.stderr.pipe(ws, { end: false })
-      void p.finally(() => ws.end())
+      logWritten = new Promise<void>((resolve) => {
+        void p.finally(() => ws.end(resolve))
+      })
     }
     if (opts.onLine) {
       const onLine = opts.onLine
@@ -66,6 +70,7 @@ export function createRunner(log: Logger, commandLog?: string): Runner {
       }
     }
     const out: ProcessOutput = await p
+    await logWritten
     const ms = performance.now() - t0
     const exitCode = out.exitCode ?? 128
     const line = `${argv.map((a) => (/[\s'"$]/.test(a) ? JSON.stringify(a) : a)).join(' ')}  [cwd ${opts.cwd ?? '.'}] → exit ${exitCode} in ${seconds(ms)}`

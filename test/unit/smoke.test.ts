@@ -2,12 +2,6 @@ import t from 'tap'
 import { checkShape } from '../../builder/smoke/events.ts'
 import { CA_BUNDLE_PATH, LAMBDA_LD_LIBRARY_PATH, sandboxArgv } from '../../builder/smoke/sandbox.ts'
 import { modules } from '../../builder/smoke/smoke.ts'
-import { startTlsServer } from '../../builder/smoke/tls.ts'
-import { createLogger } from '../../builder/log.ts'
-import { createRunner, type RunOptions } from '../../builder/run.ts'
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 
 t.test('php -m parsing keeps the PHP Modules section only', async (t) => {
   const out = '[PHP Modules]\nCore\nZend OPcache\ndate\n\n[Zend Modules]\nZend OPcache\n\n'
@@ -46,22 +40,4 @@ t.test('response shapes per source', async (t) => {
   t.throws(() => checkShape('alb', rest, { statusCode: 200, body, headers: {} }), /statusDescription/)
   t.throws(() => checkShape('alb-multi', rest, { statusCode: 200, statusDescription: '200 OK', body, headers: {} }), /without multiValueHeaders/)
   t.throws(() => checkShape('rest', { httpMethod: 'POST' }, { statusCode: 200, body, multiValueHeaders: { 'X-Smoke': ['a'] } }), /PHP saw method GET/)
-})
-
-t.test('the throwaway CA\'s keys never outlive the check, on success or failure', async (t) => {
-  const parent = mkdtempSync(join(tmpdir(), 'tls-test-'))
-  const run = createRunner(createLogger({ quiet: true }))
-  const tls = await startTlsServer(run, parent)
-  t.same(readdirSync(tls.dir).filter((f) => f.endsWith('.key')), [], 'private keys are deleted once the server holds them')
-  t.ok(existsSync(tls.caFile))
-  await tls.close()
-  t.same(readdirSync(parent), [], 'close() removes the directory')
-
-  // openssl failing at the last step (signing the server certificate) must not leave the keys made before it.
-  const failing = Object.assign(
-    async (argv: string[], o?: RunOptions) => (argv[0] === 'openssl' && argv[1] === 'x509' ? { exitCode: 1, stdout: '', stderr: 'simulated failure', ms: 0 } : run(argv, o)),
-    { commandLog: undefined },
-  )
-  await t.rejects(startTlsServer(failing, parent), { name: 'SmokeError', message: /openssl x509 failed: simulated failure/ })
-  t.same(readdirSync(parent), [], 'nothing left after a failed set-up')
 })
