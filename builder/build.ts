@@ -1,9 +1,9 @@
 // `npm run build`: config → plan → sources → executor → assemble (→ smoke). Each hop is its own module; this
 // file only wires them and reports.
 import { createHash } from 'node:crypto'
-import { createReadStream, existsSync } from 'node:fs'
+import { createReadStream, existsSync, readFileSync } from 'node:fs'
 import { writeFileAtomic, writeJsonAtomic } from './artifact/atomic.ts'
-import { join, resolve } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import { loadConfig, type LoadOptions } from './config/load.ts'
 import { EXECUTOR_CAPABILITIES, EXECUTORS } from './executors/index.ts'
 import { assembleLayer } from './assemble/layer.ts'
@@ -13,11 +13,13 @@ import { readSidecar, sidecarPath, type ZipManifest } from './artifact/manifest.
 import { UsageError } from './errors.ts'
 import { crossSysroots, nativeArch } from './host-libs.ts'
 import { refusal } from './plan/capabilities.ts'
+import { planAddon, type AddonPlan } from './plan/addon.ts'
 import { plan as makePlan, type BuildPlan, type BuildRequest, type PlanEnvironment } from './plan/plan.ts'
 import { createRunner } from './run.ts'
 import { hashFiles, sha256File } from './sources/digest.ts'
 import { mimeTablePhp } from './assemble/runtime-files.ts'
-import { fetchSource } from './sources/fetch.ts'
+import { fetchSource, type FetchedSource } from './sources/fetch.ts'
+import type { CompileResult } from './executors/types.ts'
 import { debianMirror, localMirror, upstreamMirror } from './sources/mirrors.ts'
 import { obtainPhp } from './sources/obtain.ts'
 import { phpCandidates } from './plan/resolve.ts'
@@ -43,6 +45,10 @@ export interface BuildOutcome {
   zipPath: string
   manifestPath: string
   manifest: ZipManifest
+  /** The compile the zip was assembled from (its staging tree holds the development files add-ons build against). */
+  compiled: CompileResult
+  /** The verified sources it was built from. */
+  sources: FetchedSource[]
 }
 
 export function defaultCacheDir(root: string): string {
@@ -139,20 +145,9 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`
   log.info(`  zip ${assembled.zipPath}: ${mb(m.zip.bytes)} zipped, ${mb(m.unzippedBytes)} unzipped; sha256 ${m.zip.sha256}`)
   if (m.zip.bytes > LIMITS.directZip) log.info(`  note: over ${mb(LIMITS.directZip)}, so publishing must go through S3`)
-  if (opts.smoke !== false) {
-    const s0 = performance.now()
-    const { smoke, smokeIsCurrent } = await import('./smoke/smoke.ts')
-    if (smokeIsCurrent(assembled.manifest, opts.root)) {
-      log.info(`✓ smoke ${plan.artifact}.zip: passed earlier for these exact bytes with the same checks`)
-    } else {
-      log.info(`» smoke ${plan.artifact}.zip`)
-      assembled.manifest.smoke = await smoke({ zipPath: assembled.zipPath, root: opts.root, cacheDir, log })
-      log.done(`smoke ${plan.artifact}.zip`, performance.now() - s0)
-      await storeAssembly(zipPath, stored)
-    }
-  }
+  if (opts.smoke !== false && (await smokeStep(assembled, { root: opts.root, cacheDir, log }))) await storeAssembly(zipPath, stored)
   log.info(`» done in ${seconds(performance.now() - t0)}`)
-  return { plan, ...assembled }
+  return { plan, ...assembled, compiled, sources }
 }
 
 /**
@@ -216,4 +211,94 @@ async function storeAssembly(zipPath: string, stored: string): Promise<void> {
   const have = readSidecar(stored)
   if (have.state !== 'ok' || have.manifest.zip.sha256 !== side.manifest.zip.sha256 || !existsSync(stored)) await writeFileAtomic(stored, createReadStream(zipPath))
   await writeJsonAtomic(sidecarPath(stored), side.manifest)
+}
+
+/**
+ * The smoke test after assembling, unless a passing record from the same suite covers these exact bytes. `stack`: the
+ * layers the zip runs on (an add-on's base). Returns whether it ran (its record is then in the sidecar).
+ */
+async function smokeStep(assembled: { zipPath: string; manifest: ZipManifest }, o: { root: string; cacheDir: string; log: Logger; stack?: string[] }): Promise<boolean> {
+  const name = basename(assembled.zipPath)
+  const { smoke, smokeIsCurrent } = await import('./smoke/smoke.ts')
+  if (smokeIsCurrent(assembled.manifest, o.root)) {
+    o.log.info(`✓ smoke ${name}: passed earlier for these exact bytes with the same checks`)
+    return false
+  }
+  const s0 = performance.now()
+  o.log.info(`» smoke ${name}${o.stack?.length ? ` stacked on ${o.stack.map((p) => basename(p)).join(', ')}` : ''}`)
+  assembled.manifest.smoke = await smoke({ zipPath: assembled.zipPath, root: o.root, cacheDir: o.cacheDir, log: o.log, ...(o.stack ? { stack: o.stack } : {}) })
+  o.log.done(`smoke ${name}`, performance.now() - s0)
+  return true
+}
+
+export interface AddonOutcome {
+  plan: AddonPlan
+  zipPath: string
+  manifestPath: string
+  manifest: ZipManifest
+  /** The base layer it was built against and smoke-tested on. */
+  base: BuildOutcome
+}
+
+/**
+ * `npm run build -- --addon <name>`: the base layer first (built, or reused from the caches, and smoke-tested as
+ * always), then the add-on's extensions compiled against that very build, assembled as their own layer and
+ * smoke-tested stacked on the base layer.
+ */
+export async function buildAddon(opts: BuildOptions & { addon: string }): Promise<AddonOutcome> {
+  const { log } = opts
+  const t0 = performance.now()
+  const config = loadConfig({ root: opts.root, ...opts.config })
+  const env = planEnvironment()
+  // Plan first: an unknown add-on, a minor it does not build on or an executor without add-ons fails before the
+  // base layer is built.
+  planAddon(config, { ...opts.request, addon: opts.addon }, env)
+  const base = await build(opts)
+  const plan = planAddon(config, { ...opts.request, php: base.plan.php.version, addon: opts.addon }, env)
+  const cacheDir = opts.cacheDir ?? defaultCacheDir(opts.root)
+  const logDir = join(cacheDir, 'logs')
+  const run = createRunner(log, join(logDir, 'commands.log'))
+  const executor = await EXECUTORS[plan.base.executor]!.load()
+  if (!executor.preflightAddon || !executor.compileAddon) throw new UsageError(`the ${plan.base.executor} executor does not build add-on layers`)
+  log.info(`» ${plan.layerName}: ${plan.extensions.map((e) => `${e.name} ${e.version}`).join(', ')} for ${base.plan.layerName} (PHP ${plan.base.php.version} ${plan.base.arch})`)
+  await executor.preflightAddon({ plan, run, log })
+
+  const localDirs = (process.env.PHP_LAYER_SOURCES ?? '').split(':').filter(Boolean)
+  const fetchCtx = { cacheDir, keysDir: join(opts.root, 'recipes', 'keys'), mirrors: [upstreamMirror(), debianMirror(run), localMirror(localDirs)], run }
+  const sources = [base.sources.find((s) => s.spec.name === 'php')!]
+  for (const spec of plan.sources) {
+    const s0 = performance.now()
+    const one = await fetchSource(spec, fetchCtx)
+    log.done(`source ${spec.file} (${one.manifest.verified.join(', ')}; from ${one.manifest.origin})`, performance.now() - s0)
+    sources.push(one)
+  }
+  const compiled = await executor.compileAddon({ plan, base: base.compiled, sources, cacheDir, logDir, run, log })
+
+  const a0 = performance.now()
+  // The module API number PHP checks when it loads an extension: the add-on is for this number and no other.
+  const modulesH = join(base.compiled.stagingRoot, 'opt', 'include', 'php', 'Zend', 'zend_modules.h')
+  const phpApi = /^#define ZEND_MODULE_API_NO (\d{8})$/m.exec(existsSync(modulesH) ? readFileSync(modulesH, 'utf8') : '')?.[1]
+  if (!phpApi) throw new UsageError(`the base build has no ZEND_MODULE_API_NO in ${modulesH}`, 'Its compile predates add-on support: rebuild the base layer (its compile key changes with the install step).')
+  const { assembleAddon } = await import('./assemble/addon.ts')
+  const assembled = await assembleAddon({
+    plan,
+    stagingRoot: compiled.stagingRoot,
+    base: base.manifest,
+    phpApi,
+    libSearchDirs: compiled.libSearchDirs,
+    strip: compiled.strip,
+    toolchain: compiled.toolchain,
+    sources: sources.filter((s) => s.spec.name !== 'php' || plan.extensions.some((e) => 'bundled' in e.source)).map((s) => s.manifest),
+    license: plan.base.license,
+    outDir: opts.outDir,
+    workDir: join(cacheDir, 'tmp'),
+    run,
+    log,
+  })
+  const m = assembled.manifest
+  log.done(`assemble ${plan.artifact}.zip: ${m.extensions.length} extension(s), ${m.libraries.length} bundled libraries, max GLIBC_${m.maxGlibc}`, performance.now() - a0)
+  log.info(`  zip ${assembled.zipPath}: ${(m.zip.bytes / 1048576).toFixed(1)} MB zipped, ${(m.unzippedBytes / 1048576).toFixed(1)} MB unzipped; sha256 ${m.zip.sha256}`)
+  if (opts.smoke !== false) await smokeStep(assembled, { root: opts.root, cacheDir, log, stack: [base.zipPath] })
+  log.info(`» done in ${seconds(performance.now() - t0)}`)
+  return { plan, ...assembled, base }
 }

@@ -31,6 +31,7 @@ program
   .option('--pre', 'let a minor or range pick pre-releases (8.6 → 8.6.0RC3); an exact pre-release needs no flag')
   .addOption(new Option('--arch <arch>', 'target architecture').choices(['x86_64', 'arm64']).default('x86_64'))
   .option('--ext <list>', 'comma-separated extensions instead of the default set (versions.yaml)', list)
+  .option('--addon <name>', 'build the add-on layer for one recipes/ext extension (e.g. apcu, gd) against the base layer, which is built first')
   .addOption(new Option('--executor <name>', 'where to compile (default: docker when an engine answers and its build image is available, else host)').choices(EXECUTOR_NAMES))
   .option('--build-image <key>', `docker executor: build image from versions.yaml buildImages (al2023: the real base; debian: offline) [default: $PHP_LAYER_BUILD_IMAGE or ${DEFAULT_BUILD_IMAGE}]`)
   .option('--no-cache', 'docker executor: recompile from scratch (no compile cache, no Docker cache of the compile)')
@@ -41,7 +42,7 @@ program
   .option('--no-smoke', 'do not run the smoke test after assembling (publish refuses such a zip)')
   .option('--versions <file>', 'use another versions.yaml (e.g. to try a change)')
   .option('--recipes <dir>', 'use another recipes directory')
-  .action(async (o: { php: string; arch: string; ext?: string[]; executor?: string; buildImage?: string; cache: boolean; out: string; json?: boolean; dryRun?: boolean; verbose?: boolean; versions?: string; recipes?: string; smoke: boolean; obtainable?: boolean; pre?: boolean }) => {
+  .action(async (o: { php: string; arch: string; ext?: string[]; addon?: string; executor?: string; buildImage?: string; cache: boolean; out: string; json?: boolean; dryRun?: boolean; verbose?: boolean; versions?: string; recipes?: string; smoke: boolean; obtainable?: boolean; pre?: boolean }) => {
     const buildImage = o.buildImage ?? process.env.PHP_LAYER_BUILD_IMAGE
     const today = new Date().toISOString().slice(0, 10)
     const partial = { php: o.php, arch: o.arch, pre: o.pre === true, today, ...(o.ext ? { extensions: o.ext } : {}), ...(buildImage ? { buildImage } : {}) }
@@ -54,7 +55,21 @@ program
       const [{ loadConfig }, { plan }, { EXECUTOR_CAPABILITIES }, { nativeArch, crossSysroots }, { refusal }] = await Promise.all([
         import('./config/load.ts'), import('./plan/plan.ts'), import('./executors/index.ts'), import('./host-libs.ts'), import('./plan/capabilities.ts'),
       ])
-      const p = plan(loadConfig({ root, ...config }), request, { executors: EXECUTOR_CAPABILITIES, hostArch: nativeArch(), sysroots: crossSysroots() })
+      const planEnv = { executors: EXECUTOR_CAPABILITIES, hostArch: nativeArch(), sysroots: crossSysroots() }
+      if (o.addon) {
+        const { planAddon } = await import('./plan/addon.ts')
+        const a = planAddon(loadConfig({ root, ...config }), { ...request, addon: o.addon }, planEnv)
+        if (o.json) process.stdout.write(JSON.stringify(a, null, 2) + '\n')
+        else {
+          process.stdout.write(`${a.layerName}: ${a.description}; on ${a.base.layerName} (PHP ${a.base.php.version} ${a.base.arch}) via ${a.base.executor}\n`)
+          process.stdout.write(`extensions (load order): ${a.extensions.map((e) => `${e.name} ${e.version}`).join(', ')}\n`)
+          process.stdout.write(`sources: ${[...a.sources.map((s) => `${s.file} sha256:${s.sha256}`), ...(a.extensions.some((e) => 'bundled' in e.source) ? [`${a.base.sources[0]!.file} (the base's)`] : [])].join(' ')}\n`)
+          process.stdout.write(`packages: ${a.packages.apt.join(' ')}${a.sysroot ? `; ${a.base.arch} sysroot: ${a.sysroot.packages.join(' ')}` : ''}\n`)
+          process.stdout.write(`add-on key: ${a.addonKey}\n`)
+        }
+        return
+      }
+      const p = plan(loadConfig({ root, ...config }), request, planEnv)
       if (o.json) process.stdout.write(JSON.stringify(p, null, 2) + '\n')
       else {
         process.stdout.write(`${p.layerName}: PHP ${p.php.version} ${p.arch} (${p.base.name}) via ${p.executor}\n`)
@@ -68,9 +83,23 @@ program
       }
       return
     }
-    const { build, defaultExecutor } = await import('./build.ts')
+    const { build, buildAddon, defaultExecutor } = await import('./build.ts')
     const log = createLogger({ verbose: !!o.verbose })
-    const request = { ...partial, executor: o.executor ?? (await defaultExecutor(root, partial, config, log)) }
+    // Add-on layers build with the executors that declare them (host, for now): no engine probe.
+    const request = { ...partial, executor: o.executor ?? (o.addon ? 'host' : await defaultExecutor(root, partial, config, log)) }
+    if (o.addon) {
+      const a = await buildAddon({ root, request, config, outDir: resolve(o.out), log, smoke: o.smoke, obtainable: o.obtainable === true, addon: o.addon })
+      const m = a.manifest
+      if (o.json) {
+        process.stdout.write(JSON.stringify({
+          zip: a.zipPath, manifest: a.manifestPath, sha256: m.zip.sha256, codeSha256: m.zip.codeSha256, php: m.php.version, arch: m.arch, layerName: m.layerName,
+          addon: m.addon, libraries: m.libraries, zippedBytes: m.zip.bytes, unzippedBytes: m.unzippedBytes, maxGlibc: m.maxGlibc, buildId: m.buildId,
+          base: { zip: a.base.zipPath, layerName: a.base.manifest.layerName, buildId: a.base.manifest.buildId },
+          smoke: m.smoke ? { passed: m.smoke.passed, checks: m.smoke.checks.length } : null,
+        }, null, 2) + '\n')
+      }
+      return
+    }
     const out = await build({ root, request, config, outDir: resolve(o.out), log, smoke: o.smoke, fresh: !o.cache, obtainable: o.obtainable === true })
     if (o.json) {
       const m = out.manifest
@@ -100,6 +129,7 @@ program
   .description('run a layer zip in a Lambda-like sandbox; records the result in its .manifest.json when that describes the zip')
   .argument('[zip]', 'a layer zip: one from npm run build (checked against its manifest), or any other PHP layer')
   .option('--arn <LayerVersionArn>', 'download a published layer version (GetLayerVersion) and check it')
+  .option('--base <zip>', 'for an add-on layer: the base layer zip it stacks on (both are unpacked into one /opt)')
   .option('--verbose', 'log every external command')
   .addHelpText('after', `
 What a zip is checked against, first match wins: the build's .manifest.json beside it when it describes these exact
@@ -109,8 +139,9 @@ them) on versions.yaml's base. Only the first records a result.
 
 Examples:
   npm run smoke -- dist/php-82-8.2.32-x86_64.zip
-  npm run smoke -- --arn arn:aws:lambda:eu-west-1:123456789012:layer:php-82:3`)
-  .action(async (zip: string | undefined, o: { arn?: string; verbose?: boolean }) => {
+  npm run smoke -- --arn arn:aws:lambda:eu-west-1:123456789012:layer:php-82:3
+  npm run smoke -- dist/php-82-apcu-8.2.32-x86_64.zip --base dist/php-82-8.2.32-x86_64.zip`)
+  .action(async (zip: string | undefined, o: { arn?: string; base?: string; verbose?: boolean }) => {
     if ((zip === undefined) === (o.arn === undefined)) throw new UsageError('smoke needs a zip path or --arn <LayerVersionArn> (one of them)', 'Example: npm run smoke -- dist/php-82-8.2.32-x86_64.zip')
     const [{ smoke }, { defaultCacheDir }, { loadConfig }] = await Promise.all([import('./smoke/smoke.ts'), import('./build.ts'), import('./config/load.ts')])
     // Only for a layer without a manifest: the base it is meant to run on, from versions.yaml.
@@ -120,7 +151,7 @@ Examples:
       return { name: b.name, glibc: b.glibc, libraries: c.baseLibraries[arch], gconvModules: b.gconvModules, gnuTriplet: c.versions.archs[arch].gnuTriplet }
     }
     const log = createLogger({ verbose: !!o.verbose })
-    const opts = { root, cacheDir: defaultCacheDir(root), log, assumedBase }
+    const opts = { root, cacheDir: defaultCacheDir(root), log, assumedBase, ...(o.base ? { stack: [resolve(o.base)] } : {}) }
     if (zip !== undefined) {
       await smoke({ ...opts, zipPath: resolve(zip) })
       return
@@ -158,11 +189,15 @@ program
     const [{ EXECUTOR_CAPABILITIES }, { nativeArch, crossSysroots }] = await Promise.all([import('./executors/index.ts'), import('./host-libs.ts')])
     const hostArch = nativeArch()
     const p = plan(config, { php: o.php ?? newest, arch: o.arch ?? hostArch ?? 'x86_64', executor: 'host', pre: true, ...(extensions ? { extensions } : {}) }, { executors: EXECUTOR_CAPABILITIES, hostArch, sysroots: crossSysroots() })
+    // --all: what recipes/ext needs too, so any --addon builds.
+    const addons = o.all ? (await import('./plan/addon.ts')).allAddonPackages(config, o.manager) : { tools: [], target: [] }
+    const uniq = (xs: string[]) => [...new Set(xs)].sort()
     if (o.sysroot) {
-      if (p.sysroot) process.stdout.write([p.sysroot.dir, ...p.sysroot.packages].join('\n') + '\n')
+      if (p.sysroot) process.stdout.write([p.sysroot.dir, ...uniq([...p.sysroot.packages, ...addons.target.map((n) => `${n}:${p.archInfo.debianArch}`)])].join('\n') + '\n')
       return
     }
-    process.stdout.write(p.packages[o.manager].join('\n') + '\n')
+    const machine = p.cross ? addons.tools : [...addons.tools, ...addons.target]
+    process.stdout.write(uniq([...p.packages[o.manager], ...machine]).join('\n') + '\n')
   })
 
 program

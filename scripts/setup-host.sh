@@ -37,8 +37,8 @@ if [ "$(id -u)" -ne 0 ]; then command -v sudo >/dev/null || die "run as root or 
 export DEBIAN_FRONTEND=noninteractive
 APT_LOCK=(-o DPkg::Lock::Timeout=600)
 
-# 1. deb-src entries mirroring the machine's own Debian/Ubuntu archive entries, so `apt-get source` can fetch
-#    upstream tarballs. URIs come from the existing configuration; nothing is hard-coded here.
+# 1. deb-src entries mirroring the machine's own Debian/Ubuntu archive entries, so apt can fetch the upstream
+#    tarballs Debian's source packages carry. URIs come from the existing configuration; nothing is hard-coded here.
 src_file=/etc/apt/sources.list.d/php-layer-factory-src.sources
 tmp=$(mktemp)
 for f in /etc/apt/sources.list.d/*.sources; do
@@ -110,12 +110,12 @@ fi
 
 # 4. Build packages named by the recipes (every extension, so any --ext selection builds), plus the tools the
 #    pipeline and its tests call: gpg for signatures, binutils for strip, bubblewrap for the smoke sandbox,
-#    Debian's php-cgi for fast runtime tests, and nginx + php-fpm (+ gd) as the reference the runtime's parity
-#    suite compares against (the tests start them on loopback themselves).
+#    Debian's php-cgi for fast runtime tests, redis-server for the redis add-on's probe, and nginx + php-fpm (+ gd)
+#    as the reference the runtime's parity suite compares against (the tests start them on loopback themselves).
 # (Through a variable: a failing command substitution stops the script, a failing process substitution would not.)
 pkgs_out=$(npx --no-install tsx builder/cli.ts packages --manager apt --all)
 mapfile -t build_pkgs <<<"$pkgs_out"
-tool_pkgs=(gnupg binutils xz-utils bubblewrap unzip php-cgi php-cli php-fpm php-gd nginx-light ca-certificates openssl)
+tool_pkgs=(gnupg binutils xz-utils bubblewrap unzip php-cgi php-cli php-fpm php-gd nginx-light ca-certificates openssl redis-server)
 missing=()
 for p in "${build_pkgs[@]}" "${tool_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -27,7 +27,17 @@ export const ManifestSourceSchema = Type.Object(
   closed,
 )
 
-export const ProbeRecordSchema = Type.Object({ code: Type.String({ minLength: 1 }), expect: Type.String() }, closed)
+export const ProbeRecordSchema = Type.Object(
+  {
+    code: Type.String({ minLength: 1 }),
+    expect: Type.String(),
+    /** `php -d` settings the probe runs with. */
+    ini: Type.Optional(StringList),
+    /** Services the smoke test starts on loopback for it (their ports reach the probe as SMOKE_<NAME>_PORT). */
+    services: Type.Optional(Type.Array(Type.Literal('redis-server'))),
+  },
+  closed,
+)
 
 export const ManifestExtensionSchema = Type.Object(
   {
@@ -109,6 +119,36 @@ const layerManifestProperties = {
   /** LicenseInfo published with the layer. */
   license: Type.String({ maxLength: 512 }),
   toolchain: recordOf(Type.String()),
+  /**
+   * Present in add-on layers only (`--addon`): what it adds, and the exact base layer build it was compiled against
+   * and must be stacked on. `modules` is then what `php -m` prints with both layers; `extensions` and `libraries`
+   * are the add-on's own.
+   */
+  addon: Type.Optional(
+    Type.Object(
+      {
+        name: NonEmpty,
+        description: NonEmpty,
+        /** In load order, with the version of each extension's source. */
+        extensions: Type.Array(Type.Object({ name: NonEmpty, version: NonEmpty }, closed)),
+        /** For development only (pcov, xdebug). */
+        devOnly: Type.Boolean(),
+        base: Type.Object(
+          {
+            layerName: NonEmpty,
+            /** File stem of the base zip, e.g. php-82-8.2.32-x86_64. */
+            artifact: NonEmpty,
+            /** The base layer's buildId: its files, byte for byte. */
+            buildId: NonEmpty,
+            /** PHP's extension API number (php-config --extension-dir's last part, e.g. 20220829): must equal the base's. */
+            phpApi: Type.String({ pattern: '^\\d{8}$', description: 'an 8-digit API number like 20220829' }),
+          },
+          closed,
+        ),
+      },
+      closed,
+    ),
+  ),
 }
 
 /** /opt/php/manifest.json: everything known before the zip exists. */

@@ -17,6 +17,8 @@ export interface ClosureInput {
   notOnLambdaHost: string[]
   /** e_machine every library must have. */
   machine: number
+  /** Libraries another layer under this one already ships in /opt/lib (an add-on's base layer): never bundled again. */
+  providedByLayers?: string[]
 }
 
 export interface BundledLibrary {
@@ -36,7 +38,7 @@ export interface Closure {
 }
 
 export function resolveClosure(input: ClosureInput): Closure {
-  const base = new Set(input.baseLibraries.filter((n) => !input.notOnLambdaHost.includes(n)))
+  const base = new Set([...input.baseLibraries.filter((n) => !input.notOnLambdaHost.includes(n)), ...(input.providedByLayers ?? [])])
   const bundle = new Map<string, BundledLibrary>()
   const fromBase = new Set<string>()
   const queue: Array<{ name: string; by: string }> = []

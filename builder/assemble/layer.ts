@@ -2,7 +2,7 @@
 // enforces the ABI gate and size limits, and writes a deterministic zip with its sidecar manifest.
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
-import { basename, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { AssembleError } from '../errors.ts'
 import { LIMITS } from '../lambda-limits.ts'
 import type { Logger } from '../log.ts'
@@ -59,16 +59,8 @@ export async function assembleLayer(input: AssembleInput): Promise<AssembleResul
       machine: plan.archInfo.elfMachine,
     })
     mkdirSync(join(tree, 'lib'), { recursive: true })
-    for (const lib of closure.bundle) copyFileSync(lib.source, join(tree, 'lib', lib.name))
-    await stripAll(input, tree, ['lib'])
-    for (const f of readdirSync(join(tree, 'lib'))) chmodSync(join(tree, 'lib', f), 0o644)
-
-    const all = elfFiles(tree, ['bin', 'php/extensions', 'lib'])
-    for (const [path, info] of all) {
-      if (info.machine !== plan.archInfo.elfMachine) throw new AssembleError(`${path} is for ELF machine ${info.machine}, expected ${plan.archInfo.elfMachine} (${plan.arch})`)
-      if (info.hasSymtab || info.hasDebugInfo) throw new AssembleError(`${path} is not stripped`, 'Check the strip tool for this architecture.')
-    }
-    const abi = checkAbi(all, plan.base.glibc)
+    await bundleLibraries(input, tree, closure.bundle)
+    const abi = gateElfFiles(tree, ['bin', 'php/extensions', 'lib'], plan)
 
     const manifest: LayerManifest = {
       schema: MANIFEST_SCHEMA_VERSION,
@@ -109,18 +101,7 @@ export async function assembleLayer(input: AssembleInput): Promise<AssembleResul
       throw new AssembleError(`layer unzips to ${manifest.unzippedBytes} bytes, over Lambda's ${LIMITS.unzipped}`, 'Drop extensions with --ext or move large libraries out.')
     }
 
-    mkdirSync(input.outDir, { recursive: true })
-    const zipPath = join(input.outDir, `${plan.artifact}.zip`)
-    await writeZip(entries, zipPath)
-    const sha = await sha256File(zipPath)
-    const zipBytes = statSync(zipPath).size
-    const manifestPath = sidecarPath(zipPath)
-    const sidecar: ZipManifest = { ...manifest, sources: input.sources, ...(input.assemblyKey ? { assemblyKey: input.assemblyKey } : {}), zip: { file: basename(zipPath), bytes: zipBytes, sha256: sha, codeSha256: codeSha256(sha) } }
-    // A smoke record stays valid only for the exact bytes it tested.
-    const previous = readSidecar(zipPath)
-    if (previous.state === 'ok' && previous.manifest.smoke?.zipSha256 === sha) sidecar.smoke = previous.manifest.smoke
-    await writeJsonAtomic(manifestPath, sidecar)
-    return { zipPath, manifestPath, manifest: sidecar }
+    return await writeLayerZip(entries, manifest, join(input.outDir, `${plan.artifact}.zip`), input)
   } finally {
     rmSync(tree, { recursive: true, force: true })
   }
@@ -155,7 +136,47 @@ function layout(input: AssembleInput, tree: string): void {
   }
 }
 
-async function stripAll(input: AssembleInput, tree: string, dirs: string[]): Promise<void> {
+/**
+ * Writes the zip and its sidecar (the manifest plus the zip's digests, the sources with their origins and the
+ * assembly key). A smoke record already in the sidecar stays only if it tested these exact bytes.
+ */
+export async function writeLayerZip(entries: ZipEntry[], manifest: LayerManifest, zipPath: string, input: Pick<AssembleInput, 'sources' | 'assemblyKey'>): Promise<AssembleResult> {
+  mkdirSync(dirname(zipPath), { recursive: true })
+  await writeZip(entries, zipPath)
+  const sha = await sha256File(zipPath)
+  const manifestPath = sidecarPath(zipPath)
+  const sidecar: ZipManifest = {
+    ...manifest,
+    sources: input.sources,
+    ...(input.assemblyKey ? { assemblyKey: input.assemblyKey } : {}),
+    zip: { file: basename(zipPath), bytes: statSync(zipPath).size, sha256: sha, codeSha256: codeSha256(sha) },
+  }
+  const previous = readSidecar(zipPath)
+  if (previous.state === 'ok' && previous.manifest.smoke?.zipSha256 === sha) sidecar.smoke = previous.manifest.smoke
+  await writeJsonAtomic(manifestPath, sidecar)
+  return { zipPath, manifestPath, manifest: sidecar }
+}
+
+/** Copies the closure's libraries into lib/ (created by the caller when needed), stripped, mode 0644. */
+export async function bundleLibraries(input: Pick<AssembleInput, 'run' | 'strip'>, tree: string, libs: Array<{ name: string; source: string }>): Promise<void> {
+  if (!libs.length) return
+  mkdirSync(join(tree, 'lib'), { recursive: true })
+  for (const lib of libs) copyFileSync(lib.source, join(tree, 'lib', lib.name))
+  await stripAll(input, tree, ['lib'])
+  for (const f of readdirSync(join(tree, 'lib'))) chmodSync(join(tree, 'lib', f), 0o644)
+}
+
+/** Every ELF file under `dirs` is for the target's machine and stripped; returns the ABI gate's verdict. */
+export function gateElfFiles(tree: string, dirs: string[], plan: Pick<BuildPlan, 'arch' | 'archInfo' | 'base'>): ReturnType<typeof checkAbi> {
+  const all = elfFiles(tree, dirs)
+  for (const [path, info] of all) {
+    if (info.machine !== plan.archInfo.elfMachine) throw new AssembleError(`${path} is for ELF machine ${info.machine}, expected ${plan.archInfo.elfMachine} (${plan.arch})`)
+    if (info.hasSymtab || info.hasDebugInfo) throw new AssembleError(`${path} is not stripped`, 'Check the strip tool for this architecture.')
+  }
+  return checkAbi(all, plan.base.glibc)
+}
+
+export async function stripAll(input: Pick<AssembleInput, 'run' | 'strip'>, tree: string, dirs: string[]): Promise<void> {
   const files = [...elfFiles(tree, dirs).keys()].map((p) => join(tree, p))
   if (!files.length) return
   // --strip-unneeded keeps the dynamic symbols shared objects and extensions are loaded through.
@@ -163,7 +184,7 @@ async function stripAll(input: AssembleInput, tree: string, dirs: string[]): Pro
   if (r.exitCode !== 0) throw new AssembleError(`strip failed: ${r.stderr.trim().split('\n')[0]}`)
 }
 
-function elfFiles(tree: string, dirs: string[]): Map<string, ElfInfo> {
+export function elfFiles(tree: string, dirs: string[]): Map<string, ElfInfo> {
   const out = new Map<string, ElfInfo>()
   for (const d of dirs) {
     const abs = join(tree, d)
@@ -179,7 +200,7 @@ function elfFiles(tree: string, dirs: string[]): Map<string, ElfInfo> {
 }
 
 /** Content hash of the tree (paths, modes, bytes): equal ids mean identical layers. */
-function treeDigest(entries: ZipEntry[]): string {
+export function treeDigest(entries: ZipEntry[]): string {
   const h = createHash('sha256')
   for (const e of [...entries].sort((a, b) => (a.path < b.path ? -1 : 1))) {
     h.update(`${e.path}\0${e.mode.toString(8)}\0`).update(createHash('sha256').update(e.data).digest())
@@ -188,7 +209,7 @@ function treeDigest(entries: ZipEntry[]): string {
 }
 
 /** The manifest states the layer's total unzipped size, including its own bytes: iterate to a fixed point. */
-function fixManifestSize(manifest: LayerManifest, entries: ZipEntry[]): ZipEntry {
+export function fixManifestSize(manifest: LayerManifest, entries: ZipEntry[], path = LAYER_MANIFEST_PATH): ZipEntry {
   const others = entries.reduce((n, e) => n + e.data.length, 0)
   let data = Buffer.alloc(0)
   for (let i = 0; i < 5; i++) {
@@ -198,5 +219,5 @@ function fixManifestSize(manifest: LayerManifest, entries: ZipEntry[]): ZipEntry
     data = next
   }
   data = Buffer.from(JSON.stringify(manifest, null, 2) + '\n')
-  return { path: LAYER_MANIFEST_PATH, mode: 0o100644, data }
+  return { path, mode: 0o100644, data }
 }

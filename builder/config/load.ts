@@ -1,13 +1,13 @@
 // Reads versions.yaml and recipes/ from a project root, validates them, and checks the cross-references a schema
 // cannot express. Everything downstream receives the typed Config and never touches these files again.
-import { readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import semver from 'semver'
 import { ConfigError } from '../errors.ts'
-import { ARCHS, type Config, type PhpRecipe, type VersionsFile } from './types.ts'
+import { ARCHS, type AddonRecipe, type Config, type PhpRecipe, type VersionsFile } from './types.ts'
 import { parseAndValidate } from '../schema/validate.ts'
 import { compareDesc } from '../schema/php-version.ts'
-import { phpRecipeSchema, versionsSchema } from './schema.ts'
+import { AddonRecipeSchema, phpRecipeSchema, versionsSchema } from './schema.ts'
 
 export interface LoadOptions {
   root: string
@@ -49,7 +49,38 @@ export function loadConfig(opts: LoadOptions): Config {
     }),
   ) as Config['baseLibraries']
 
-  return { versions, php, baseLibraries, files: { versions: vName, php: pName } }
+  const addons = loadAddons(root, join(recipesDir, 'ext'), php, error)
+
+  return { versions, php, addons, baseLibraries, files: { versions: vName, php: pName } }
+}
+
+/** recipes/ext/<name>.yaml, each validated; the file name is the extension's name. */
+function loadAddons(root: string, dir: string, php: PhpRecipe, error: (message: string, hint: string) => ConfigError): Record<string, AddonRecipe> {
+  if (!existsSync(dir)) return {}
+  const out: Record<string, AddonRecipe> = {}
+  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()
+  for (const f of files) {
+    const rel = relative(root, join(dir, f)) || join(dir, f)
+    const name = f.slice(0, -'.yaml'.length)
+    if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new ConfigError(`${rel}: "${name}" is not an extension name; accepted: lowercase letters, digits and _ (the file is named after the extension)`)
+    if (php.extensions[name]) throw new ConfigError(`${rel}: ${name} is already a core extension in recipes/php.yaml; accepted: a name recipes/php.yaml does not have`)
+    const recipe: AddonRecipe = parseAndValidate(read(join(dir, f), root), AddonRecipeSchema, { file: rel, error })
+    if (semver.validRange(recipe.php) === null) throw new ConfigError(`${rel}: php is "${recipe.php}"; accepted: a semver range like ">=8.1 <8.6"`)
+    for (const [i, o] of (recipe.overrides ?? []).entries()) {
+      if (o.when.php !== undefined && semver.validRange(o.when.php) === null) throw new ConfigError(`${rel}: overrides[${i}].when.php is "${o.when.php}"; accepted: a semver range like ">=8.4"`)
+    }
+    out[name] = recipe
+  }
+  const known = Object.keys(out).sort().join(', ')
+  for (const [name, r] of Object.entries(out)) {
+    for (const req of r.requires ?? []) {
+      if (!out[req]) throw new ConfigError(`recipes/ext/${name}.yaml: requires names unknown extension "${req}"; accepted: ${known}`)
+    }
+    for (const req of r.baseRequires ?? []) {
+      if (!php.extensions[req]) throw new ConfigError(`recipes/ext/${name}.yaml: baseRequires names "${req}", which is not in recipes/php.yaml; accepted: ${Object.keys(php.extensions).sort().join(', ')}`)
+    }
+  }
+  return out
 }
 
 function checkVersions(file: string, v: VersionsFile): void {

@@ -132,6 +132,8 @@ export const ProbeSchema = Type.Object(
     /** PHP code run with `php -r`; its output must equal `expect`. */
     code: Type.String({ minLength: 1 }),
     expect: Type.String(),
+    /** ini settings the probe runs with (`php -d`), for what a CLI run has off by default (apc.enable_cli). */
+    ini: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z][a-z0-9_.]*=', description: 'a setting like apc.enable_cli=1' }))),
   },
   closed,
 )
@@ -223,3 +225,69 @@ export type ExtensionFields = Static<typeof ExtensionFieldsSchema>
 export type ExtensionRecipe = Static<typeof ExtensionRecipeSchema>
 export type PhpRecipe = Static<typeof phpRecipeSchema>
 export type BuildFields = Static<typeof BuildFieldsSchema>
+
+// recipes/ext/<name>.yaml: an extension built outside the PHP compile, against a finished base build (phpize), and
+// shipped in an add-on layer (`npm run build -- --addon <name>`). A new PECL extension is one such file.
+
+/** Where an add-on extension's source comes from. */
+export const AddonSourceSchema = Type.Union([
+  /** A PECL release: pinned by sha256; offline, Debian's source package of it (its orig tarball) serves the same bytes. */
+  Type.Object(
+    {
+      pecl: Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]*$', description: 'a PECL package name' }),
+      version: Type.String({ pattern: '^\\d+\\.\\d+\\.\\d+\\S*$', description: 'a release version like 6.2.0' }),
+      url: httpsUrl,
+      sha256: Sha256Hex,
+      /**
+       * A Debian source package whose orig tarball is these exact bytes (the build checks the sha256, whichever mirror
+       * served them).
+       */
+      debian: Type.Optional(Type.Object({ package: NonEmpty, origFile: NonEmpty }, closed)),
+      /** Where the pin came from and what was checked (free text, for reviewers). */
+      provenance: Type.Optional(NonEmpty),
+    },
+    closed,
+  ),
+  /** An extension in the PHP tarball itself (ext/<dir>), built with the PHP source the base layer was built from. */
+  Type.Object({ bundled: Type.String({ pattern: '^ext/[a-z0-9_]+$', description: 'a directory like ext/gd' }) }, closed),
+])
+
+const addonFields = {
+  /** configure flags for the extension's own configure (after phpize). */
+  configure: Type.Optional(Type.Array(Type.String({ pattern: '^--(enable|with|disable|without)-', description: 'a configure flag like --enable-foo' }))),
+  packages: Type.Optional(PackageSetSchema),
+}
+export const AddonFieldsSchema = Type.Object(addonFields, { ...closed, minProperties: 1 })
+
+export const AddonRecipeSchema = Type.Object(
+  {
+    /** One line for `--addon` listings and the layer's description. */
+    description: Type.String({ minLength: 1, maxLength: 120 }),
+    /** Name as `php -m` prints it; defaults to the recipe name. */
+    module: Type.Optional(NonEmpty),
+    source: AddonSourceSchema,
+    /** The PHP versions it builds on, as a semver range over the PHP version ("<8.5" …). */
+    php: Type.String({ minLength: 1, description: 'a semver range like ">=8.1 <8.6"' }),
+    ...addonFields,
+    /** Other recipes/ext extensions it needs loaded first (built into the same add-on layer). */
+    requires: Type.Optional(StringList),
+    /** Core extensions (recipes/php.yaml) the base layer must have: their headers at build time, the module at run time. */
+    baseRequires: Type.Optional(StringList),
+    /** A zend_extension (loaded with zend_extension=). */
+    zend: Type.Optional(Type.Boolean()),
+    /** ini lines after the extension= line. */
+    ini: Type.Optional(StringList),
+    /** Functional check run in the stacked smoke test: its output must equal `expect`. */
+    probe: ProbeSchema,
+    /** Services the probe needs on loopback, started by the smoke test (e.g. redis-server). */
+    probeServices: Type.Optional(Type.Array(stringEnum(['redis-server'] as const))),
+    /** For development only (pcov, xdebug): the layer description says so. */
+    devOnly: Type.Optional(Type.Boolean()),
+    overrides: Type.Optional(Type.Array(Type.Object({ when: WhenSchema, set: AddonFieldsSchema }, closed))),
+  },
+  closed,
+)
+
+export type AddonSource = Static<typeof AddonSourceSchema>
+export type AddonRecipe = Static<typeof AddonRecipeSchema>
+export type AddonFields = Static<typeof AddonFieldsSchema>

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { BuildError } from '../errors.ts'
 import { seconds } from '../log.ts'
 import { COMPILE_STEPS } from '../plan/compile-script.ts'
-import type { CompileContext, CompileResult, Executor, PreflightContext } from './types.ts'
+import type { AddonCompileContext, AddonPreflightContext, CompileContext, CompileResult, Executor, PreflightContext } from './types.ts'
 import { debianLibDirs, sysrootLibDirs } from '../host-libs.ts'
 import { privateBinfmt, type PrivateBinfmt } from './binfmt.ts'
 
@@ -97,7 +97,87 @@ export function hostExecutor(): Executor {
       }
       return result(done, false)
     },
+    async preflightAddon(ctx: AddonPreflightContext): Promise<void> {
+      const { plan } = ctx
+      const onMachine = await missingPackages({ plan: plan.base, run: ctx.run, log: ctx.log }, plan.packages.apt)
+      const problems = onMachine.length ? [`packages the add-on needs are not installed: ${onMachine.join(' ')}`] : []
+      if (plan.sysroot) {
+        const inSysroot = readSysroot(plan.sysroot.dir).packages
+        const absent = plan.sysroot.packages.filter((p) => !inSysroot.has(p))
+        if (absent.length) problems.push(`packages missing from the ${plan.base.arch} sysroot ${plan.sysroot.dir}: ${absent.join(' ')}`)
+      }
+      if (problems.length) {
+        const setup = `scripts/setup-host.sh${plan.base.cross ? ` --arch ${plan.base.arch}` : ''}`
+        throw new BuildError(problems.join('; '), `Run ${setup} (it installs what recipes/ext names too).`)
+      }
+    },
+    async compileAddon(ctx: AddonCompileContext): Promise<CompileResult> {
+      const { plan, run, log } = ctx
+      const label0 = `${plan.name} add-on for php ${plan.base.php.version} ${plan.base.arch}`
+      const versions = await ctx.run(['dpkg-query', '-W', '-f', '${Package}=${Version}\n', ...plan.packages.apt.map((p) => p.split(':')[0]!)])
+      const toolchain = { ...ctx.base.toolchain, addonPackages: versions.stdout.trim().split('\n').filter(Boolean).join(' ') }
+      const key = createHash('sha256').update(plan.addonKey).update(JSON.stringify(toolchain)).digest('hex').slice(0, 32)
+      const result = (stagingRoot: string, cached: boolean): CompileResult => ({ ...ctx.base, stagingRoot, toolchain, cached })
+      const done = join(ctx.cacheDir, 'addons', key)
+      if (plan.extensions.every((e) => existsSync(join(done, 'php', 'extensions', `${e.name}.so`)))) {
+        log.info(`✓ compile ${label0}: cached (${key.slice(0, 12)})`)
+        return result(done, true)
+      }
+      let binfmt: PrivateBinfmt | undefined
+      if (plan.base.emulator) {
+        mkdirSync(join(ctx.cacheDir, 'work'), { recursive: true })
+        binfmt = await privateBinfmt(run, join(ctx.cacheDir, 'work'), plan.base.emulator, plan.base.archInfo.elfMachine)
+      }
+      const work = join(ctx.cacheDir, 'work', `addon-${key}-${process.pid}`)
+      rmSync(work, { recursive: true, force: true })
+      mkdirSync(work, { recursive: true })
+      const script = join(work, 'addon.sh')
+      writeFileSync(script, plan.script, { mode: 0o755 })
+      const build = join(work, 'src')
+      const stage = join(work, 'stage')
+      const phpTarball = ctx.sources.find((s) => s.spec.name === 'php')!.path
+      const pairs = plan.sources.map((spec) => `${spec.name}=${ctx.sources.find((s) => s.spec.name === spec.name)!.path}`)
+      const steps: Array<{ label: string; log: string; argv: string[] }> = [
+        { label: `prepare ${label0}`, log: 'prepare', argv: ['prepare', join(ctx.base.stagingRoot, 'opt'), build, phpTarball, ...pairs] },
+        ...plan.extensions.flatMap((e) => [
+          { label: `configure ${e.name} ${e.version} (php ${plan.base.php.version} ${plan.base.arch})`, log: `${e.name}-configure`, argv: ['configure', e.name, build] },
+          { label: `make ${e.name} ${e.version} (php ${plan.base.php.version} ${plan.base.arch})`, log: `${e.name}-make`, argv: ['make', e.name, build] },
+        ]),
+        { label: `install ${label0}`, log: 'install', argv: ['install', stage, build] },
+      ]
+      try {
+        for (const step of steps) {
+          const logFile = join(ctx.logDir, `${plan.artifact}-${step.log}.log`)
+          rmSync(logFile, { force: true })
+          const r = await run([...(binfmt?.prefix ?? []), 'bash', script, ...step.argv], { logFile, cwd: work })
+          if (r.exitCode !== 0) {
+            log.fail(step.label, r.ms, `exit ${r.exitCode}`)
+            throw new BuildError(`${step.label} failed with exit ${r.exitCode}: ${errorLine(logFile)}; full log: ${logFile}`, 'Read the log; a missing library usually means a package is missing from the recipe in recipes/ext.')
+          }
+          log.done(step.label, r.ms)
+        }
+        writeFileSync(join(stage, 'toolchain.json'), JSON.stringify(toolchain, null, 2) + '\n')
+        mkdirSync(join(ctx.cacheDir, 'addons'), { recursive: true })
+        rmSync(done, { recursive: true, force: true })
+        renameSync(stage, done)
+      } finally {
+        rmSync(work, { recursive: true, force: true })
+      }
+      return result(done, false)
+    },
   }
+}
+
+/** The line that says what went wrong: the compiler's first error, else the log's last line. */
+export function errorLine(file: string): string {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch {
+    return '(no log)'
+  }
+  const lines = text.trimEnd().split('\n')
+  return (lines.find((l) => /(^|\s)(fatal )?error:|^configure: error|No such file or directory$/.test(l)) ?? lines.at(-1) ?? '').trim()
 }
 
 function lastLines(file: string, n: number): string {

@@ -26,6 +26,7 @@ export const EXECUTORS: Record<string, ExecutorEntry> = {
         // the smoke test run under qemu-user (recipes/php.yaml overrides with cross: true).
         { host: 'x86_64', arch: 'arm64', mode: 'cross', needs: ['scripts/setup-host.sh --arch arm64 (cross toolchain, qemu-user-static, the arm64 sysroot)'] },
       ],
+      addons: true,
     },
     load: async () => (await import('./host.ts')).hostExecutor(),
   },
@@ -42,6 +43,8 @@ export const EXECUTORS: Record<string, ExecutorEntry> = {
         { host: 'x86_64', arch: 'arm64', mode: 'emulated', needs: ['qemu-user-static and binfmt-support (binfmt_misc registration)'] },
         { host: 'arm64', arch: 'x86_64', mode: 'emulated', needs: ['qemu-user-static and binfmt-support (binfmt_misc registration)'] },
       ],
+      // Not yet: an add-on compile needs the base build's staging tree inside a second container stage.
+      addons: false,
     },
     load: async () => (await import('./docker.ts')).dockerExecutor(),
   },

@@ -1,6 +1,7 @@
 // The executor boundary: an executor turns a plan plus verified sources into a staging tree of /opt. Every
 // executor runs the same generated compile script (plan.compileScript); they differ only in where it runs.
 import type { Logger } from '../log.ts'
+import type { AddonPlan } from '../plan/addon.ts'
 import type { BuildPlan } from '../plan/plan.ts'
 import type { Runner } from '../run.ts'
 import type { FetchedSource } from '../sources/fetch.ts'
@@ -40,4 +41,21 @@ export interface Executor {
    */
   preflight(ctx: PreflightContext): Promise<void>
   compile(ctx: CompileContext): Promise<CompileResult>
+  /** Executors whose capabilities say `addons: true` implement these two. */
+  preflightAddon?(ctx: AddonPreflightContext): Promise<void>
+  compileAddon?(ctx: AddonCompileContext): Promise<CompileResult>
+}
+
+export type AddonPreflightContext = Pick<AddonCompileContext, 'plan' | 'run' | 'log'>
+
+export interface AddonCompileContext {
+  plan: AddonPlan
+  /** The base build's compile (its staging tree holds the development files under opt/). */
+  base: CompileResult
+  /** The base's PHP tarball and the add-on's own sources, verified. */
+  sources: FetchedSource[]
+  cacheDir: string
+  logDir: string
+  run: Runner
+  log: Logger
 }

@@ -25,6 +25,8 @@ export interface ExecutorCapabilities {
   /** What every build with it needs installed (beyond the recipes' build packages). */
   needs: string[]
   targets: ExecutorTarget[]
+  /** Builds add-on layers (recipes/ext, phpize against a finished base build). */
+  addons: boolean
 }
 
 export type Buildability =

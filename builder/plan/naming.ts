@@ -14,3 +14,11 @@ export function layerName(layer: VersionsFile['layer'], minor: string, arch: Arc
     .replaceAll('{major}', major ?? '')
     .replaceAll('{minor}', min ?? '') + (stage ? `-${stage}` : '')
 }
+
+/**
+ * An add-on layer's name: the base layer's name and the extension, `php-82-redis` / `arm-php-82-redis`. The add-on
+ * fits exactly the base layer of the same name prefix (same minor, same arch).
+ */
+export function addonLayerName(layer: VersionsFile['layer'], minor: string, arch: Arch, version: string, addon: string): string {
+  return `${layerName(layer, minor, arch, version)}-${addon.replaceAll('_', '-')}`
+}

@@ -139,6 +139,16 @@ export function plan(config: Config, req: BuildRequest, env: PlanEnvironment): B
     throw new UsageError(`--ext is empty; accepted: a comma-separated list of ${Object.keys(recipe.extensions).sort().join(', ')}`, 'Leave --ext out for the default set (versions.yaml extensions.default).')
   }
   const requested = req.extensions ?? versions.extensions.default
+  // Names that exist only as add-on layers (recipes/ext) get a pointer to --addon; unknown names list both kinds.
+  const addonNames = Object.keys(config.addons ?? {}).sort()
+  for (const name of requested) {
+    if (recipe.extensions[name]) continue
+    const core = Object.keys(recipe.extensions).sort().join(', ')
+    if (addonNames.includes(name)) {
+      throw new UsageError(`--ext ${name}: ${name} is built as an add-on layer, not into the base layer; accepted in --ext: ${core}`, `Build it with npm run build -- --php ${req.php} --arch ${req.arch} --addon ${name}`)
+    }
+    throw new UsageError(`--ext ${name}: unknown extension; accepted: ${core}${addonNames.length ? `; as add-on layers (--addon): ${addonNames.join(', ')}` : ''}`)
+  }
   // Recipe values may name the target's sysroot (cross builds) as {sysroot}.
   const sysrootDir = cross ? env.sysroots?.[arch] : undefined
   const fill = (v: string) => (sysrootDir ? v.replaceAll('{sysroot}', sysrootDir) : v)

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { loadConfig } from '../config/load.ts'
 import { ARCHS, type Arch } from '../config/types.ts'
 import { PublishError, UsageError } from '../errors.ts'
-import { layerName } from '../plan/naming.ts'
+import { addonLayerName, layerName } from '../plan/naming.ts'
 import { findRegionEntry, parsePhpOption, renderArnTable, replaceTableSection } from './arn.ts'
 import { writeFileAtomic } from '../artifact/atomic.ts'
 import { readLayersFile } from './layers-file.ts'
@@ -91,6 +91,8 @@ export interface ArnOptions {
   arch?: string
   region?: string
   layerName?: string
+  /** An add-on layer (recipes/ext name) instead of the base layer. */
+  addon?: string
   layersFile?: string
   table?: boolean
   write?: string
@@ -131,7 +133,10 @@ export async function arnAction(opts: ArnOptions, io: Io = processIo): Promise<v
     if (!(php.minor in config.versions.php)) {
       throw new UsageError(`--php ${opts.php}: PHP ${php.minor} is not in versions.yaml; accepted: ${Object.keys(config.versions.php).join(', ')}`)
     }
-    name = layerName(config.versions.layer, php.minor, arch, php.exact)
+    if (opts.addon !== undefined && !(opts.addon in config.addons)) {
+      throw new UsageError(`--addon ${opts.addon}: no recipes/ext/${opts.addon}.yaml; accepted: ${Object.keys(config.addons).sort().join(', ')}`)
+    }
+    name = opts.addon === undefined ? layerName(config.versions.layer, php.minor, arch, php.exact) : addonLayerName(config.versions.layer, php.minor, arch, php.exact ?? `${php.minor}.0`, opts.addon)
   }
   const entry = findRegionEntry(await readLayersFile(layersPath), { layerName: name, region: opts.region, exactPhp: php.exact })
   io.out(opts.json === true ? JSON.stringify({ layerName: name, region: opts.region, ...entry }, null, 2) + '\n' : `${entry.arn}\n`)

@@ -58,6 +58,7 @@ export function registerPublishCommands(program: Command, io?: Io): void {
     .option('--arch <arch>', 'x86_64 or arm64', 'x86_64')
     .option('--region <region>', 'AWS region, e.g. eu-west-1')
     .option('--layer-name <name>', 'look up this layer name instead of the naming function\'s')
+    .option('--addon <name>', 'the add-on layer for this recipes/ext extension (php-83-redis) instead of the base layer')
     .option('--table', 'print the markdown ARN table of every published layer')
     .option('--write <file>', 'with --table: replace the table section of this markdown file (e.g. README.md)')
     .option('--json', 'print the whole layers.json entry as JSON')

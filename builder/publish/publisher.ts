@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path'
 import pLimit from 'p-limit'
 import type { Region, VersionsFile } from '../config/types.ts'
 import { PublishError, UsageError } from '../errors.ts'
-import { layerName as namingLayerName } from '../plan/naming.ts'
+import { addonLayerName, layerName as namingLayerName } from '../plan/naming.ts'
 import type { Arch } from '../schema/common.ts'
 import { ClientFactory, type ClientOverrides } from './clients.ts'
 import { layerVersionFields } from './description.ts'
@@ -116,10 +116,12 @@ export async function preparePublish(input: PublishInput): Promise<PublishPlan> 
   const regions = resolveRegions(input.regions, input.versions.regions)
   const zip = await loadPublishableZip(input.zipPath, { allowNonAl2023: input.allowNonAl2023 === true, allowPreRelease: input.allowPreRelease === true })
   const m = zip.manifest
-  const expected = namingLayerName(input.versions.layer, m.php.minor, m.arch, m.php.version)
+  const expected = m.addon
+    ? addonLayerName(input.versions.layer, m.php.minor, m.arch, m.php.version, m.addon.name)
+    : namingLayerName(input.versions.layer, m.php.minor, m.arch, m.php.version)
   if (input.layerName === undefined && m.layerName !== expected) {
     throw new PublishError(
-      `the manifest names the layer "${m.layerName}" but the naming function gives "${expected}" for PHP ${m.php.minor} on ${m.arch}`,
+      `the manifest names the layer "${m.layerName}" but the naming function gives "${expected}" for PHP ${m.php.minor} on ${m.arch}${m.addon ? ` (add-on ${m.addon.name})` : ''}`,
       'Rebuild with the current versions.yaml, or pass --layer-name to publish under an explicit name.',
     )
   }

@@ -49,20 +49,22 @@ export async function loadPublishableZip(zipPath: string, opts: { allowNonAl2023
   const facts = zipFacts(bytes)
   const manifest = verifySidecar(parsed, facts, { zipName, sidecarName, allowNonAl2023: opts.allowNonAl2023 === true, allowPreRelease: opts.allowPreRelease === true })
 
+  // A base layer keeps its manifest at php/manifest.json; an add-on at php/addons/<name>.json (so both fit in /opt).
+  const innerPath = manifest.addon ? `php/addons/${manifest.addon.name}.json` : LAYER_MANIFEST_PATH
   let inner: Buffer | undefined
   try {
-    inner = await readZipEntry(bytes, LAYER_MANIFEST_PATH)
+    inner = await readZipEntry(bytes, innerPath)
   } catch (e) {
     throw new PublishError(`${zipName}: ${(e as Error).message}`)
   }
   if (inner === undefined) {
-    throw new PublishError(`${zipName} has no ${LAYER_MANIFEST_PATH} inside; it is not a layer built by this factory`, 'Rebuild it with npm run build.')
+    throw new PublishError(`${zipName} has no ${innerPath} inside; it is not a layer built by this factory`, 'Rebuild it with npm run build.')
   }
   let innerJson: unknown
   try {
     innerJson = JSON.parse(inner.toString('utf8'))
   } catch (e) {
-    throw new PublishError(`${zipName}: ${LAYER_MANIFEST_PATH} is not valid JSON (${(e as Error).message})`)
+    throw new PublishError(`${zipName}: ${innerPath} is not valid JSON (${(e as Error).message})`)
   }
   checkInnerManifest(manifest, innerJson, zipName)
   return { path: zipPath, bytes, facts, manifest }

@@ -4,7 +4,7 @@
 // modules are read from the running binary). Never the recipes or versions.yaml as they are now.
 import { basename } from 'node:path'
 import { isElf, readElf } from '../artifact/elf.ts'
-import { LAYER_MANIFEST_PATH, parseLayerManifest, readSidecar, type ManifestExtension, type ZipManifest } from '../artifact/manifest.ts'
+import { LAYER_MANIFEST_PATH, parseLayerManifest, readSidecar, type LayerManifest, type ManifestExtension, type ZipManifest } from '../artifact/manifest.ts'
 import type { ZipFileEntry } from '../artifact/zip-read.ts'
 import { SmokeError } from '../errors.ts'
 import type { Arch } from '../schema/common.ts'
@@ -35,6 +35,8 @@ export interface Expectations {
   extensions: ManifestExtension[]
   /** Why some checks could not apply (foreign layers), for the report. */
   notes: string[]
+  /** Set for an add-on layer: checked only stacked on its base layer. */
+  addon?: NonNullable<LayerManifest['addon']>
 }
 
 const ELF_MACHINES: Record<number, Arch> = { 62: 'x86_64', 183: 'arm64' }
@@ -45,28 +47,38 @@ export function expectationsFor(
   entries: ZipFileEntry[],
   assumedBase: (arch: Arch) => AssumedBase,
   warn: (line: string) => void,
+  /** The merged /opt when the zip is checked stacked on other layers (its own manifest still decides). */
+  stacked?: ZipFileEntry[],
 ): Expectations {
   const name = basename(zipPath)
-  const phpBin = entries.find((e) => e.path === 'bin/php')
-  if (!phpBin || !entries.some((e) => e.path === 'bootstrap')) {
+  const addonManifest = entries.find((e) => /^php\/addons\/[^/]+\.json$/.test(e.path))
+  const side = readSidecar(zipPath)
+  if (addonManifest && !stacked) {
+    // An add-on alone: the caller says what it needs rather than "not a PHP layer".
+    const current = side.state === 'ok' && side.manifest.zip.sha256 === sha256
+    const m = current ? side.manifest : parseLayerManifest(addonManifest.data.toString('utf8'), `${name}:${addonManifest.path}`, (msg) => new SmokeError(msg))
+    if (m.addon) return fromManifest(m, current ? 'sidecar' : 'layer manifest')
+  }
+  const all = stacked ?? entries
+  const phpBin = all.find((e) => e.path === 'bin/php')
+  if (!phpBin || !all.some((e) => e.path === 'bootstrap')) {
     throw new SmokeError(
       `${name} is not a PHP layer for Lambda's provided runtimes: it has no ${phpBin ? 'bootstrap' : 'bin/php'} at its root (${entries.length} entries)`,
       'Give a layer zip: bootstrap and bin/php at the root, as /opt sees them.',
     )
   }
-  const side = readSidecar(zipPath)
   if (side.state === 'ok' && side.manifest.zip.sha256 === sha256) {
     const m = side.manifest
-    return { source: 'sidecar', sidecar: m, arch: m.arch, php: m.php.version, base: m.base, gnuTriplet: m.target.gnuTriplet, elfMachine: m.target.elfMachine, modules: m.modules, extensions: m.extensions, notes: [] }
+    return { ...fromManifest(m, 'sidecar'), sidecar: m }
   }
   if (side.state === 'ok') warn(`! ${basename(zipPath.replace(/\.zip$/i, ''))}.manifest.json describes other bytes (sha256 ${side.manifest.zip.sha256.slice(0, 12)}…, this zip ${sha256.slice(0, 12)}…): checking against the layer's own manifest; nothing will be recorded`)
   else if (side.state === 'invalid') warn(`! ignoring the sidecar: ${side.reason}`)
 
-  const inner = entries.find((e) => e.path === LAYER_MANIFEST_PATH)
+  const inner = addonManifest ?? entries.find((e) => e.path === LAYER_MANIFEST_PATH)
   if (inner) {
     try {
-      const m = parseLayerManifest(inner.data.toString('utf8'), `${name}:${LAYER_MANIFEST_PATH}`, (msg) => new Error(msg))
-      return { source: 'layer manifest', arch: m.arch, php: m.php.version, base: m.base, gnuTriplet: m.target.gnuTriplet, elfMachine: m.target.elfMachine, modules: m.modules, extensions: m.extensions, notes: [] }
+      const m = parseLayerManifest(inner.data.toString('utf8'), `${name}:${inner.path}`, (msg) => new Error(msg))
+      return fromManifest(m, 'layer manifest')
     } catch (e) {
       warn(`! ${(e as Error).message}: inferring what the layer holds instead`)
     }
@@ -84,5 +96,20 @@ export function expectationsFor(
     elfMachine: machine,
     extensions: [],
     notes: [`no manifest: checked against ${base.name} (${arch}, glibc ${base.glibc}); module list and probes not known`],
+  }
+}
+
+function fromManifest(m: LayerManifest, source: Expectations['source']): Expectations {
+  return {
+    source,
+    arch: m.arch,
+    php: m.php.version,
+    base: m.base,
+    gnuTriplet: m.target.gnuTriplet,
+    elfMachine: m.target.elfMachine,
+    modules: m.modules,
+    extensions: m.extensions,
+    notes: [],
+    ...(m.addon ? { addon: m.addon } : {}),
   }
 }

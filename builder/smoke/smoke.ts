@@ -9,7 +9,7 @@ import { glibcOffenders, glibcReport, isElf, readElf } from '../artifact/elf.ts'
 import { LIMITS } from '../lambda-limits.ts'
 import { SmokeError } from '../errors.ts'
 import { seconds, type Logger } from '../log.ts'
-import { sidecarPath, type SmokeCheck, type SmokeRecord, type ZipManifest } from '../artifact/manifest.ts'
+import { LAYER_MANIFEST_PATH, parseLayerManifest, sidecarPath, type SmokeCheck, type SmokeRecord, type ZipManifest } from '../artifact/manifest.ts'
 import { readZip, type ZipFileEntry } from '../artifact/zip-read.ts'
 import { expectationsFor, type AssumedBase } from './expectations.ts'
 import { createRunner, type Runner } from '../run.ts'
@@ -21,6 +21,7 @@ import { startTlsServer, type TestTls } from './tls.ts'
 import { writeEntries } from './unpack.ts'
 import { eventChecks, type EventChecks } from './events.ts'
 import { detectConfinement } from './confinement.ts'
+import { probeServices } from './services.ts'
 
 export interface SmokeOptions {
   zipPath: string
@@ -35,6 +36,11 @@ export interface SmokeOptions {
    * it from versions.yaml; smoke itself reads nothing but the zip and its manifest.
    */
   assumedBase?: (arch: Arch) => AssumedBase
+  /**
+   * Layers under this one, bottom first (an add-on's base layer): unpacked into the same /opt first, as Lambda merges
+   * a function's layers, and their own checks and probes run too.
+   */
+  stack?: string[]
 }
 
 /**
@@ -112,26 +118,61 @@ function emulate(qemu: string, entries: Array<{ path: string; data: Buffer }>, w
   return { qemu, executables, wrapperDir, hostLibDir, hostTriplet: basename(hostLibDir), interpreter }
 }
 
-export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
-  const { log } = opts
-  const name = basename(opts.zipPath)
+async function readLayerZip(zipPath: string): Promise<{ bytes: Buffer; entries: ZipFileEntry[] }> {
+  const name = basename(zipPath)
   let bytes: Buffer
   try {
-    bytes = readFileSync(opts.zipPath)
+    bytes = readFileSync(zipPath)
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
-    throw new SmokeError(code === 'ENOENT' ? `${opts.zipPath}: no such zip` : `cannot read ${opts.zipPath} (${code ?? String(e)})`, 'Build one with npm run build, or give the path of a layer zip.')
+    throw new SmokeError(code === 'ENOENT' ? `${zipPath}: no such zip` : `cannot read ${zipPath} (${code ?? String(e)})`, 'Build one with npm run build, or give the path of a layer zip.')
   }
-  const sha = createHash('sha256').update(bytes).digest('hex')
-  let entries: ZipFileEntry[]
   try {
-    entries = await readZip(bytes)
+    return { bytes, entries: await readZip(bytes) }
   } catch (e) {
     throw new SmokeError(`${name}: ${(e as Error).message}`, 'Give the path of a layer zip (npm run build writes one; npm run smoke -- --arn ARN downloads a published one).')
   }
-  const expect = expectationsFor(opts.zipPath, sha, entries, opts.assumedBase ?? noAssumedBase, (l) => log.info(l))
-  log.info(`» checking ${name} (sha256 ${sha.slice(0, 12)}…) against ${expect.source === 'inferred' ? 'what it holds' : `its ${expect.source}`}`)
-  for (const n of expect.notes) log.info(`  note: ${n}`)
+}
+
+/** Lambda's merge of layers into /opt: later layers add files; the same path with other bytes is a conflict. */
+export function mergeLayers(layers: Array<{ name: string; entries: ZipFileEntry[] }>): ZipFileEntry[] {
+  const merged = new Map<string, { from: string; entry: ZipFileEntry }>()
+  for (const layer of layers) {
+    for (const e of layer.entries) {
+      const had = merged.get(e.path)
+      if (had && !had.entry.data.equals(e.data)) {
+        throw new SmokeError(`${layer.name} and ${had.from} both have ${e.path}, with different contents: on Lambda the later layer's copy would silently win`, 'Layers stacked on one function must not overwrite each other\'s files.')
+      }
+      merged.set(e.path, { from: layer.name, entry: e })
+    }
+  }
+  return [...merged.values()].map((m) => m.entry)
+}
+
+export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
+  const { log } = opts
+  const name = basename(opts.zipPath)
+  const { bytes, entries: own } = await readLayerZip(opts.zipPath)
+  const sha = createHash('sha256').update(bytes).digest('hex')
+  const below = await Promise.all((opts.stack ?? []).map(async (p) => ({ name: basename(p), ...(await readLayerZip(p)) })))
+  const entries = below.length ? mergeLayers([...below, { name, entries: own }]) : own
+  const expect = expectationsFor(opts.zipPath, sha, own, opts.assumedBase ?? noAssumedBase, (l) => log.info(l), below.length ? entries : undefined)
+  if (expect.addon && !below.length) {
+    throw new SmokeError(`${name} is an add-on layer (${expect.addon.name}); it runs only on its base layer ${expect.addon.base.artifact}`, `Give the base layer too: npm run smoke -- ${opts.zipPath} --base ${expect.addon.base.artifact}.zip`)
+  }
+  if (expect.addon) {
+    // The base's own manifest: it must be the build the add-on was compiled against, and its probes run too.
+    const inner = below[0]!.entries.find((e) => e.path === LAYER_MANIFEST_PATH)
+    const baseManifest = inner ? parseLayerManifest(inner.data.toString('utf8'), `${below[0]!.name}:${LAYER_MANIFEST_PATH}`, (m) => new SmokeError(m)) : undefined
+    if (!baseManifest || baseManifest.buildId !== expect.addon.base.buildId) {
+      throw new SmokeError(
+        `${name} was built against ${expect.addon.base.artifact} (build ${expect.addon.base.buildId.slice(0, 12)}…); ${below[0]!.name} is ${baseManifest ? `build ${baseManifest.buildId.slice(0, 12)}…` : 'a layer without a manifest'}`,
+        `Smoke-test it on the base layer it was built with (${expect.addon.base.artifact}.zip), or rebuild the add-on against this one.`,
+      )
+    }
+    expect.extensions = [...baseManifest.extensions, ...expect.extensions]
+    log.info(`» stacked on ${below[0]!.name} (its checks and probes run too)`)
+  }
   const machine = nativeArch()
   // A layer of another architecture runs through qemu-user, found before anything is unpacked.
   const qemu = machine === expect.arch ? undefined : findQemu(expect.arch)
@@ -142,6 +183,7 @@ export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
   const work = mkdtempSync(join(tmpdir(), 'smoke-'))
   let tls: TestTls | undefined
   let events: EventChecks | undefined
+  const services = probeServices(work)
   try {
     tls = await startTlsServer(run, work)
     const layerDir = join(work, 'opt')
@@ -263,7 +305,11 @@ export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
           name: `probe ${e.name}`,
           fn: async () => {
             const spec = e.shared && !e.enabled ? sandbox(taskWithOff) : sandbox()
-            const out = await php(e.probe!.code, spec)
+            const env: Record<string, string> = {}
+            for (const svc of e.probe!.services ?? []) env[`SMOKE_${svc.toUpperCase().replaceAll('-', '_')}_PORT`] = String(await services.start(svc))
+            const r = await exec(['/opt/bin/php', ...(e.probe!.ini ?? []).flatMap((i) => ['-d', i]), '-r', e.probe!.code], spec, env)
+            if (r.exitCode !== 0 || r.stderr.trim()) throw new Error(`exit ${r.exitCode}: ${(r.stderr || r.stdout).trim().split('\n')[0]}`)
+            const out = r.stdout
             if (out !== e.probe!.expect) throw new Error(`printed ${JSON.stringify(out.slice(0, 200))}, expected ${JSON.stringify(e.probe!.expect)}`)
           },
         })),
@@ -326,6 +372,7 @@ export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
     }
     return record
   } finally {
+    await services.close()
     await events?.close()
     await tls?.close()
     rmSync(work, { recursive: true, force: true })

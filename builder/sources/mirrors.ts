@@ -105,24 +105,40 @@ export function debianMirror(run: Runner): Mirror {
       }
       const stanza = parseShowsrc(show.stdout).find((s) => s.sha256.get(origFile) === spec.sha256)
       if (!stanza) throw new Error(`no ${pkg} source version carries ${origFile} with sha256 ${spec.sha256.slice(0, 12)}…`)
-      const got = await run(['apt-get', 'source', '--download-only', '-qq', `${pkg}=${stanza.version}`], { cwd: dir })
-      if (got.exitCode !== 0) {
-        // apt ends with "E: Failed to fetch some archives."; the line naming the missing file says more.
-        const lines = got.stderr.trim().split('\n')
-        throw new Error(`apt-get source ${pkg}=${stanza.version}: ${lines.find((l) => /Failed to fetch \S+ /.test(l)) ?? lines.pop()}`)
+      // Only the files needed, each checked by apt against the signed index: the orig tarball, its upstream
+      // signature, and the packaging (for the upstream signing keys). Some mirrors serve a suite's orig tarballs but
+      // not its .dsc, so `apt-get source` as a whole would fail where this works.
+      const listed = await run(['apt-get', 'source', '--print-uris', '-qq', `${pkg}=${stanza.version}`], { cwd: dir })
+      const uris = new Map<string, { uri: string; hash: string }>()
+      for (const line of listed.stdout.split('\n')) {
+        const m = /^'([^']+)' (\S+) \d+ (\S+)$/.exec(line.trim())
+        if (m) uris.set(m[2]!, { uri: m[1]!, hash: m[3]! })
       }
+      const download = async (file: string) => {
+        const u = uris.get(file)
+        if (!u) throw new Error(`apt-get source --print-uris ${pkg}=${stanza.version} lists no ${file}`)
+        const got = await run(['/usr/lib/apt/apt-helper', 'download-file', u.uri, join(dir, file), u.hash], { cwd: dir })
+        if (got.exitCode !== 0) {
+          const lines = got.stderr.trim().split('\n')
+          throw new Error(`apt-helper download-file ${file} (${pkg}=${stanza.version}): ${lines.find((l) => /^E: /.test(l)) ?? lines.pop()}`)
+        }
+      }
+      await download(origFile)
       const file = join(dir, spec.file)
       copyFileSync(join(dir, origFile), file)
       const out: Fetched = { file, origin: `debian:${pkg}=${stanza.version}` }
-      if (spec.signature && existsSync(join(dir, origFile + '.asc'))) {
+      if (spec.signature && uris.has(origFile + '.asc')) {
+        await download(origFile + '.asc')
         out.signature = file + '.asc'
         copyFileSync(join(dir, origFile + '.asc'), out.signature)
-      }
-      // The packaging tarball carries the upstream signing keys; offer them to the signature check.
-      const debianTar = [...stanza.sha256.keys()].find((n) => /\.debian\.tar\.\w+$/.test(n))
-      if (debianTar) {
-        const ex = await run(['tar', '-xf', debianTar, 'debian/upstream/signing-key.asc'], { cwd: dir })
-        if (ex.exitCode === 0) out.keyFiles = [join(dir, 'debian/upstream/signing-key.asc')]
+        // The packaging tarball carries the upstream signing keys; offer them to the signature check (recipes/keys
+        // has them too, so a mirror without the packaging still verifies).
+        const debianTar = [...uris.keys()].find((n) => /\.debian\.tar\.\w+$/.test(n))
+        if (debianTar) {
+          const ok = await download(debianTar).then(() => true, () => false)
+          const ex = ok ? await run(['tar', '-xf', debianTar, 'debian/upstream/signing-key.asc'], { cwd: dir }) : undefined
+          if (ex?.exitCode === 0) out.keyFiles = [join(dir, 'debian/upstream/signing-key.asc')]
+        }
       }
       return out
     },

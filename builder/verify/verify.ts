@@ -44,6 +44,9 @@ export async function verifyLayer(opts: VerifyOptions): Promise<VerifyResult> {
       throw new UsageError(`cannot read ${zipPath} as a zip (${e.message})`, 'Give a layer zip or a LayerVersionArn.')
     })
     const manifestEntry = original.find((e) => e.path === LAYER_MANIFEST_PATH)
+    if (!manifestEntry && original.some((e) => /^php\/addons\/[^/]+\.json$/.test(e.path))) {
+      throw new VerifyError(`${zipPath} is an add-on layer: verify rebuilds base layers only so far`, 'Verify the base layer it names (php/addons/<name>.json addon.base), and rebuild the add-on with npm run build -- --addon <name> to compare.')
+    }
     if (!manifestEntry) throw new VerifyError(`${zipPath} has no ${LAYER_MANIFEST_PATH}: not a layer this factory built, so there are no recorded inputs to rebuild from`)
     const m = JSON.parse(manifestEntry.data.toString('utf8')) as LayerManifest
     const request: BuildRequest = {

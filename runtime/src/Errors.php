@@ -52,6 +52,7 @@ final class ErrorTypes
     public const INVALID_HANDLER = 'Runtime.InvalidHandler';
     public const PHP_CGI_START_FAILED = 'Runtime.PhpCgiStartFailed';
     public const INVALID_CONFIGURATION = 'Runtime.InvalidConfiguration';
+    public const ADDON_MISMATCH = 'Runtime.AddonMismatch';
     public const MALFORMED_EVENT = 'Runtime.MalformedEvent';
     public const UNSUPPORTED_EVENT = 'Runtime.UnsupportedEvent';
     public const DEADLINE_EXCEEDED = 'Runtime.DeadlineExceeded';

@@ -37,6 +37,8 @@ final class Bootstrap
         }
         $this->api = new RuntimeApiClient($runtimeApi);
         try {
+            // Before php-cgi starts: an add-on for another PHP would only warn on every request.
+            Addons::check(\dirname(__DIR__), PHP_VERSION, php_uname('m'));
             $concurrency = self::nonNegativeInt('AWS_LAMBDA_MAX_CONCURRENCY', 1);
         } catch (InitFailure $failure) {
             return $this->initFailed($failure);

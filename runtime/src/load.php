@@ -5,6 +5,6 @@
 
 declare(strict_types=1);
 
-foreach (['Errors', 'Log', 'Http', 'Url', 'FastCgi', 'PhpCgiServer', 'EventSources', 'CgiResponse', 'ResponseStream', 'Router', 'StaticFiles', 'WarmUp', 'CgiParams', 'RuntimeApiClient', 'Runtime'] as $file) {
+foreach (['Errors', 'Addons', 'Log', 'Http', 'Url', 'FastCgi', 'PhpCgiServer', 'EventSources', 'CgiResponse', 'ResponseStream', 'Router', 'StaticFiles', 'WarmUp', 'CgiParams', 'RuntimeApiClient', 'Runtime'] as $file) {
     require_once __DIR__ . "/$file.php";
 }

@@ -75,6 +75,20 @@ t.test('publish --json, then arn finds the ARN', async (t) => {
   t.match(text.out, /REGION\s+STATUS\s+VERSION\s+PUBLIC\s+ATTEMPTS\s+TIME\s+ARN \/ ERROR\neu-west-1\s+reused\s+1\s+yes\s+1\s+\S+\s+arn:aws:lambda:eu-west-1:123456789012:layer:arm-php-83:1/)
 })
 
+t.test('an add-on layer publishes under its own name and arn --addon finds it', async (t) => {
+  const z = await makeLayerZip({ dir, addon: 'redis' })
+  const { out, err } = await cli('publish', z.zipPath, '--regions', 'eu-west-1', '--json', '--layers-file', layersFile)
+  t.equal((JSON.parse(out) as { failed: number }).failed, 0, err)
+  const file = parseLayersFile(await readFile(layersFile, 'utf8'), 'layers.json')
+  t.match(file.layers['php-83-redis'], { php: '8.3', arch: 'x86_64' })
+  t.ok(file.layers['arm-php-83'], 'the base layers stay')
+  const arn = await cli('arn', '--php', '8.3', '--addon', 'redis', '--region', 'eu-west-1', '--layers-file', layersFile)
+  t.equal(arn.out, 'arn:aws:lambda:eu-west-1:123456789012:layer:php-83-redis:1\n')
+  const description = emu.layerVersions('eu-west-1', 'php-83-redis')[0]?.description
+  t.match(description, /^redis 1\.0\.0 add-on for PHP 8\.3\.14 for provided\.al2023 \(x86_64\), build [0-9a-f]+$/)
+  await t.rejects(cli('arn', '--php', '8.3', '--addon', 'nosuch', '--region', 'eu-west-1', '--layers-file', layersFile), { name: 'UsageError', message: /--addon nosuch: no recipes\/ext\/nosuch\.yaml; accepted: apcu, / })
+})
+
 t.test('arn errors', async (t) => {
   await t.rejects(cli('arn', '--php', '8.3', '--region', 'eu-west-1', '--layers-file', layersFile), { name: 'UsageError', message: /no layer php-83; published layers: arm-php-83/ })
   await t.rejects(cli('arn', '--php', '8.3', '--arch', 'arm64', '--region', 'sa-east-1', '--layers-file', layersFile), { message: /arm-php-83 is not published in sa-east-1/ })

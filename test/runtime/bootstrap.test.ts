@@ -1,7 +1,8 @@
 // The bootstrap's life cycle: start-up checks reported as init errors, the layer's file layout,
 // one warm php-cgi across invocations, request limits, and a clean stop.
 import t, { type Test } from 'tap'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { RuntimeApiEmulator, type InvocationResult, type Sandbox, type SandboxOptions } from '../support/runtime-api-emulator.ts'
@@ -78,15 +79,19 @@ t.test('other start-up problems are init errors too', async (t) => {
   }
 })
 
-t.test('runs from the layer layout with no overrides', async (t) => {
-  // /opt as the layer unpacks it: bootstrap, php/runtime/*.php, bin/php, bin/php-cgi.
+/** /opt as the layer unpacks it: bootstrap, php/runtime/*.php, bin/php, bin/php-cgi (no path overrides). */
+function layerLayout(t: Test): string {
   const opt = mkdtempSync(join(tmpdir(), 'layer-'))
   t.teardown(() => rmSync(opt, { recursive: true, force: true }))
   stageRuntime(join(repoRoot, 'runtime'), join(opt, 'bootstrap'), join(opt, 'php/runtime'))
   mkdirSync(join(opt, 'bin'))
   symlinkSync(php.php, join(opt, 'bin/php'))
   symlinkSync(php.phpCgi, join(opt, 'bin/php-cgi'))
+  return opt
+}
 
+/** Starts that layout's bootstrap against a fresh Runtime API emulator, both stopped at the test's end. */
+async function startLayer(t: Test, opt: string): Promise<{ api: RuntimeApiEmulator; sandbox: Sandbox }> {
   const api = await RuntimeApiEmulator.start()
   const env = runtimeEnv(php)
   delete env.PHP_LAYER_PHP
@@ -97,8 +102,35 @@ t.test('runs from the layer layout with no overrides', async (t) => {
     await sandbox.stop()
     await api.close()
   })
+  return { api, sandbox }
+}
+
+t.test('runs from the layer layout with no overrides', async (t) => {
+  const { api } = await startLayer(t, layerLayout(t))
   const result = await api.invoke(event('/hello.php'))
   t.match(result, { kind: 'response', json: { statusCode: 200, body: 'Hello world' } })
+})
+
+t.test('an add-on layer built for another PHP minor stops the start with one message naming the layer to attach', async (t) => {
+  const opt = layerLayout(t)
+  const running = execFileSync(php.php, ['-n', '-r', 'echo PHP_MAJOR_VERSION, ".", PHP_MINOR_VERSION, " ", php_uname("m");'], { encoding: 'utf8' }).split(' ')
+  const [minor, machine] = [running[0]!, running[1]!]
+  const arch = machine === 'aarch64' ? 'arm64' : machine
+  const baseName = `php-${minor.replace('.', '')}`
+  writeFileSync(join(opt, 'php/manifest.json'), JSON.stringify({ layerName: baseName, php: { version: `${minor}.0`, minor }, arch }))
+  mkdirSync(join(opt, 'php/addons'))
+  // Built for 7.4: whatever PHP runs these tests, it is not that one.
+  writeFileSync(join(opt, 'php/addons/redis.json'), JSON.stringify({ layerName: 'php-74-redis', php: { version: '7.4.33', minor: '7.4' }, arch, addon: { name: 'redis', base: { layerName: 'php-74' } } }))
+  const { api, sandbox } = await startLayer(t, opt)
+  const report = await api.waitForInitError()
+  t.equal(report.errorType, 'Runtime.AddonMismatch')
+  t.match(report.error?.errorMessage, new RegExp(`^The add-on layer php-74-redis was built for PHP 7\\.4 on ${arch}, but this function runs PHP ${minor.replace('.', '\\.')}\\.\\d+\\S* on ${arch}; attach ${baseName}-redis instead\\.$`))
+  t.match(await sandbox.exited, { code: 1 })
+
+  // The matching add-on starts normally.
+  writeFileSync(join(opt, 'php/addons/redis.json'), JSON.stringify({ layerName: `${baseName}-redis`, php: { version: `${minor}.0`, minor }, arch, addon: { name: 'redis', base: { layerName: baseName } } }))
+  const second = await startLayer(t, opt)
+  t.match(await second.api.invoke(event('/hello.php')), { kind: 'response', json: { statusCode: 200, body: 'Hello world' } })
 })
 
 t.test('one php-cgi serves every invocation, with opcache warm', async (t) => {

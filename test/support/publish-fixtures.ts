@@ -13,7 +13,7 @@ import { loadConfig } from '../../builder/config/load.ts'
 import type { Config } from '../../builder/config/types.ts'
 import { LAYER_MANIFEST_PATH, sidecarPath, type LayerManifest, type ZipManifest } from '../../builder/artifact/manifest.ts'
 import type { Arch } from '../../builder/schema/common.ts'
-import { layerName } from '../../builder/plan/naming.ts'
+import { addonLayerName, layerName } from '../../builder/plan/naming.ts'
 import { LambdaEmulator, type EmulatorOptions } from './lambda-emulator.ts'
 
 // The SDK warns once per process that Node 20 support ends in 2027; that is the project's engine decision, not news
@@ -59,6 +59,8 @@ export interface LayerZipOptions {
   /** false: leave php/manifest.json out of the zip. */
   innerManifest?: boolean
   fileName?: string
+  /** An add-on layer for this recipes/ext extension (php-83-redis) instead of a base layer. */
+  addon?: string
 }
 
 export interface LayerZip {
@@ -71,7 +73,8 @@ export async function makeLayerZip(opts: LayerZipOptions): Promise<LayerZip> {
   const php = opts.php ?? '8.3.14'
   const minor = php.split('.').slice(0, 2).join('.')
   const arch = opts.arch ?? 'x86_64'
-  const name = layerName(repoConfig().versions.layer, minor, arch, php)
+  const baseLayer = layerName(repoConfig().versions.layer, minor, arch, php)
+  const name = opts.addon ? addonLayerName(repoConfig().versions.layer, minor, arch, php, opts.addon) : baseLayer
   const baseName = opts.baseName ?? 'provided.al2023'
   const layer: LayerManifest = {
     schema: 2,
@@ -91,12 +94,15 @@ export async function makeLayerZip(opts: LayerZipOptions): Promise<LayerZip> {
     unzippedBytes: 0,
     license: 'MIT',
     toolchain: { node: process.version },
+    ...(opts.addon
+      ? { addon: { name: opts.addon, description: `${opts.addon} test add-on`, extensions: [{ name: opts.addon, version: '1.0.0' }], devOnly: false, base: { layerName: baseLayer, artifact: `${baseLayer}-${php}-${arch}`, buildId: 'a'.repeat(32), phpApi: '20230831' } } }
+      : {}),
   }
   const payload = opts.payloadBytes ? randomBytes(opts.payloadBytes) : Buffer.from(`#!/bin/sh\necho php ${php} ${opts.variant ?? ''}\n`)
   layer.unzippedBytes = payload.length
   const zip = new yazl.ZipFile()
   const mtime = new Date('2024-01-01T00:00:00Z')
-  if (opts.innerManifest !== false) zip.addBuffer(Buffer.from(JSON.stringify(layer, null, 2)), LAYER_MANIFEST_PATH, { mtime })
+  if (opts.innerManifest !== false) zip.addBuffer(Buffer.from(JSON.stringify(layer, null, 2)), opts.addon ? `php/addons/${opts.addon}.json` : LAYER_MANIFEST_PATH, { mtime })
   zip.addBuffer(payload, 'php/bin/php', { mtime, compress: false, mode: 0o100755 })
   zip.end()
   const zipPath = join(opts.dir, opts.fileName ?? `${name}${opts.variant ? `-${opts.variant}` : ''}.zip`)

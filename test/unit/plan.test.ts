@@ -162,6 +162,7 @@ t.test('executor capabilities decide what builds here, before anything is fetche
   const cross = {
     name: 'crossy', summary: 'test', bases: ['provided.al2023'], needs: [],
     targets: [{ host: 'x86_64' as const, arch: 'arm64' as const, mode: 'cross' as const, needs: ['gcc-aarch64-linux-gnu'] }],
+    addons: false,
   }
   const withCross = { ...nativeOnly, executors: [...nativeOnly.executors, cross] }
   const b = plan(config, { php: '8.2.32', arch: 'arm64', executor: 'host' }, withCross)

@@ -1,0 +1,193 @@
+// Plans an add-on layer (`npm run build -- --addon <name>`): one extension from recipes/ext/ (and the recipes/ext
+// extensions it requires), compiled with phpize against a finished base build, shipped as its own layer that a
+// function stacks on the base layer. Pure: reads the typed Config only.
+import { createHash } from 'node:crypto'
+import semver from 'semver'
+import type { AddonRecipe, AddonSource, Config } from '../config/types.ts'
+import { UsageError } from '../errors.ts'
+import { renderAddonScript } from './compile-script.ts'
+import { matches } from './extensions.ts'
+import { addonLayerName } from './naming.ts'
+import { plan, type BuildPlan, type BuildRequest, type PlanEnvironment, type SourceSpec } from './plan.ts'
+
+export interface AddonRequest extends BuildRequest {
+  /** A recipes/ext name. */
+  addon: string
+}
+
+export interface PlannedAddonExtension {
+  name: string
+  /** As `php -m` prints it. */
+  module: string
+  zend: boolean
+  /** PECL release version, or the PHP version for an extension from the PHP tarball. */
+  version: string
+  source: AddonSource
+  /** The source file it is built from (a PECL tarball, or the base's PHP tarball for bundled extensions). */
+  sourceFile: string
+  configureFlags: string[]
+  /** conf.d file (under php/etc/conf.d) that loads it; a dependency's number is lower, so it loads first. */
+  iniFile: string
+  iniLines: string[]
+  probe: { code: string; expect: string; ini?: string[]; services?: Array<'redis-server'> }
+  devOnly: boolean
+}
+
+export interface AddonPlan {
+  /** The base layer build this add-on is compiled against (and smoke-tested on). */
+  base: BuildPlan
+  /** recipes/ext name asked for. */
+  name: string
+  description: string
+  layerName: string
+  /** File stem of the outputs, e.g. php-82-apcu-8.2.32-x86_64. */
+  artifact: string
+  /** Load order: what an extension requires comes before it. */
+  extensions: PlannedAddonExtension[]
+  /** PECL tarballs (the PHP tarball comes from the base plan). */
+  sources: SourceSpec[]
+  /** What the machine needs beyond the base build's packages (autoconf for phpize, the extensions' -dev packages). */
+  packages: { apt: string[]; dnf: string[] }
+  /** Cross builds: the target packages unpacked into the sysroot, as in BuildPlan.sysroot. */
+  sysroot?: { dir: string; packages: string[] }
+  /** What `php -m` prints with the base layer and this add-on together. */
+  expectedModules: string[]
+  script: string
+  /** Hash of every input of the add-on compile (the base's compile key included). */
+  addonKey: string
+}
+
+const uniqSorted = (xs: string[]) => [...new Set(xs)].sort()
+const sortCi = (a: string, b: string) => a.toLowerCase().localeCompare(b.toLowerCase())
+
+/** Tools phpize needs on the build machine, per package manager. */
+const PHPIZE_TOOLS = { apt: ['autoconf'], dnf: ['autoconf'] }
+
+export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironment): AddonPlan {
+  const known = Object.keys(config.addons).sort()
+  const recipe = config.addons[req.addon]
+  if (!recipe) {
+    throw new UsageError(
+      `--addon ${req.addon}: no recipes/ext/${req.addon}.yaml; accepted: ${known.join(', ') || '(no add-on recipes)'}`,
+      config.php.extensions[req.addon] ? `${req.addon} is a core extension: use --ext to build it into the base layer.` : undefined,
+    )
+  }
+  const cap = env.executors.find((e) => e.name === req.executor)
+  if (cap && !cap.addons) {
+    const can = env.executors.filter((e) => e.addons).map((e) => `--executor ${e.name}`)
+    throw new UsageError(`--addon with --executor ${req.executor}: the ${req.executor} executor does not build add-on layers yet; accepted: ${can.join(', ')}`)
+  }
+  const base = plan(config, req, env)
+  const version = base.php.version
+  const target = { php: version, arch: base.arch, executor: req.executor, cross: base.cross }
+
+  // The add-on and what it requires, dependencies first (depth-first; recipes/ext requires are checked at load).
+  const order: Array<{ name: string; recipe: AddonRecipe; depth: number }> = []
+  const visit = (name: string, path: string[]): number => {
+    if (path.includes(name)) throw new UsageError(`recipes/ext: ${[...path, name].join(' → ')} requires itself; accepted: requires without cycles`)
+    const seen = order.find((o) => o.name === name)
+    if (seen) return seen.depth
+    const r = config.addons[name]!
+    const depth = Math.max(-1, ...(r.requires ?? []).map((q) => visit(q, [...path, name]))) + 1
+    order.push({ name, recipe: r, depth })
+    return depth
+  }
+  visit(req.addon, [])
+
+  const inBase = new Set(base.extensions.map((e) => e.name))
+  for (const { name, recipe: r } of order) {
+    const lacking = (r.baseRequires ?? []).filter((x) => !inBase.has(x))
+    if (lacking.length) {
+      throw new UsageError(
+        `--addon ${req.addon}: ${name} needs the base layer's ${lacking.join(', ')}, which this base build lacks (--ext ${req.extensions?.join(',') ?? '(default)'}); accepted: a base with ${lacking.join(', ')}`,
+        `Add ${lacking.join(',')} to --ext, or leave --ext out for the default set.`,
+      )
+    }
+    // Pre-releases (8.6.0RC3) count as the version they lead to.
+    if (!semver.satisfies(semver.coerce(version)!, r.php)) {
+      const minors = Object.keys(config.versions.php).filter((m) => semver.satisfies(`${m}.0`, r.php)).sort((a, b) => semver.compare(`${a}.0`, `${b}.0`))
+      throw new UsageError(
+        `--addon ${req.addon}: ${name} does not build on PHP ${version} (recipes/ext/${name}.yaml php: "${r.php}"); accepted: --php ${minors.join(', ') || '(none listed in versions.yaml)'}`,
+      )
+    }
+  }
+
+  const sysrootDir = base.sysroot?.dir
+  const fill = (v: string) => (sysrootDir ? v.replaceAll('{sysroot}', sysrootDir) : v)
+  const phpSource = base.sources.find((s) => s.name === 'php')!
+  const sources: SourceSpec[] = []
+  const extensions: PlannedAddonExtension[] = order.map(({ name, recipe: r, depth }) => {
+    const set = (r.overrides ?? []).filter((o) => matches(o.when, target)).map((o) => o.set)
+    const configureFlags = (set.map((s) => s.configure).filter((c) => c !== undefined).pop() ?? r.configure ?? []).map(fill)
+    let sourceFile = phpSource.file
+    let extVersion = version
+    if ('pecl' in r.source) {
+      const s = r.source
+      sourceFile = s.url.split('/').pop()!
+      extVersion = s.version
+      sources.push({ name, version: s.version, file: sourceFile, sha256: s.sha256, urls: [s.url], ...(s.debian ? { debian: s.debian } : {}) })
+    }
+    const zend = r.zend === true
+    return {
+      name,
+      module: r.module ?? name,
+      zend,
+      version: extVersion,
+      source: r.source,
+      sourceFile,
+      configureFlags,
+      iniFile: `${40 + depth}-${name}.ini`,
+      iniLines: [`${zend ? 'zend_extension' : 'extension'}=${name}`, ...(r.ini ?? [])],
+      probe: { ...r.probe, ...(r.probeServices?.length ? { services: r.probeServices } : {}) },
+      devOnly: r.devOnly === true,
+    }
+  })
+
+  const packageSets = order.map(({ recipe: r }) => {
+    const set = (r.overrides ?? []).filter((o) => matches(o.when, target)).map((o) => o.set)
+    return set.map((s) => s.packages).filter((p) => p !== undefined).pop() ?? r.packages ?? {}
+  })
+  const extApt = packageSets.flatMap((p) => p.apt ?? [])
+  const debianArch = base.archInfo.debianArch
+  const sysroot = base.sysroot ? { dir: base.sysroot.dir, packages: uniqSorted(extApt.map((n) => `${n}:${debianArch}`)) } : undefined
+  const packages = {
+    apt: uniqSorted([...PHPIZE_TOOLS.apt, ...(sysroot ? [] : base.cross ? extApt.map((n) => `${n}:${debianArch}`) : extApt)]),
+    dnf: uniqSorted([...PHPIZE_TOOLS.dnf, ...packageSets.flatMap((p) => p.dnf ?? [])]),
+  }
+
+  const crossHost = base.configureFlags.find((f) => f.startsWith('--host='))
+  const script = renderAddonScript({
+    php: { version },
+    configureEnv: base.configureEnv,
+    compatHeader: base.compatHeader,
+    ...(crossHost ? { hostFlag: crossHost } : {}),
+    extensions: extensions.map((e) => ({ name: e.name, bundledDir: 'bundled' in e.source ? e.source.bundled : undefined, configureFlags: e.configureFlags })),
+  })
+  const layerName = addonLayerName(config.versions.layer, base.php.minor, base.arch, version, req.addon)
+  const addonKey = createHash('sha256')
+    .update(JSON.stringify({ base: base.compileKey, script, sources: sources.map((s) => s.sha256), packages, ...(sysroot ? { sysroot } : {}) }))
+    .digest('hex')
+  return {
+    base,
+    name: req.addon,
+    description: recipe.description,
+    layerName,
+    artifact: `${layerName}-${version}-${base.arch}`,
+    extensions,
+    sources,
+    packages,
+    ...(sysroot ? { sysroot } : {}),
+    expectedModules: [...new Set([...base.expectedModules, ...extensions.map((e) => e.module)])].sort(sortCi),
+    script,
+    addonKey,
+  }
+}
+
+/**
+ * Every package any recipes/ext recipe may need, whatever the target (scripts/setup-host.sh installs them all so
+ * any --addon builds): the machine's tools, and the recipes' own packages (for a cross sysroot, as name:arch).
+ */
+export function allAddonPackages(config: Config, manager: 'apt' | 'dnf'): { tools: string[]; target: string[] } {
+  const target = Object.values(config.addons).flatMap((r) => [r.packages, ...(r.overrides ?? []).map((o) => o.set.packages)].flatMap((p) => p?.[manager] ?? []))
+  return { tools: [...PHPIZE_TOOLS[manager]], target: uniqSorted(target) }
+}

@@ -1,0 +1,118 @@
+// Planning add-on layers from recipes/ext: load order, names, sources with their offline origin, packages per
+// target, and the one-line refusals (unknown add-on, a minor it does not build on, an executor without add-ons).
+import t from 'tap'
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig } from '../../builder/config/load.ts'
+import { EXECUTOR_CAPABILITIES } from '../../builder/executors/index.ts'
+import { allAddonPackages, planAddon } from '../../builder/plan/addon.ts'
+import { plan } from '../../builder/plan/plan.ts'
+import { projectRoot } from '../support/cli.ts'
+
+const config = loadConfig({ root: projectRoot })
+const env = { executors: EXECUTOR_CAPABILITIES, hostArch: 'x86_64' as const, sysroots: { arm64: '/sysroot/arm64' } }
+const req = { php: '8.2.32', arch: 'x86_64', executor: 'host' }
+
+t.test('every recipe in recipes/ext plans for PHP 8.2 on both architectures, with a probe and a pinned source', async (t) => {
+  const names = Object.keys(config.addons)
+  t.ok(names.length >= 12, names.join(', '))
+  for (const name of names) {
+    for (const arch of ['x86_64', 'arm64']) {
+      const a = planAddon(config, { ...req, arch, addon: name }, env)
+      t.equal(a.layerName, `${arch === 'arm64' ? 'arm-' : ''}php-82-${name}`)
+      t.equal(a.artifact, `${a.layerName}-8.2.32-${arch}`)
+      t.ok(a.extensions.at(-1)!.probe.code.length > 20, `${name}: a probe that does something`)
+      for (const s of a.sources) {
+        t.match(s.sha256, /^[0-9a-f]{64}$/)
+        t.match(s.urls[0], /^https:\/\/pecl\.php\.net\/get\/[\w-]+-[\d.]+\.tgz$/, `${name}: upstream is the PECL release`)
+        t.match(s.debian?.origFile, /^php-[\w-]+_[\d.]+\.orig\.tar\.(gz|xz)$/, `${name}: and Debian serves the same bytes offline`)
+      }
+    }
+  }
+})
+
+t.test('redis: igbinary first (it needs its headers and must load first), one layer, zstd from the base image', async (t) => {
+  const a = planAddon(config, { ...req, addon: 'redis' }, env)
+  t.same(a.extensions.map((e) => [e.name, e.iniFile, e.iniLines[0]]), [['igbinary', '40-igbinary.ini', 'extension=igbinary'], ['redis', '41-redis.ini', 'extension=redis']])
+  t.same(a.sources.map((s) => s.file), ['igbinary-3.2.16.tgz', 'redis-6.2.0.tgz'])
+  t.same(a.packages.apt, ['autoconf', 'libzstd-dev'])
+  t.ok(a.expectedModules.includes('redis') && a.expectedModules.includes('igbinary') && a.expectedModules.includes('Core'), 'php -m with both layers')
+  t.match(a.script, /configure:igbinary\)[\s\S]*configure:redis\)/)
+  t.match(a.script, /'--enable-redis-igbinary'|--enable-redis-igbinary/)
+  t.notMatch(a.script, /--host=/, 'native: no cross flags')
+  // The same extension's files are identical in every add-on that carries it, so two add-ons stack cleanly.
+  const alone = planAddon(config, { ...req, addon: 'igbinary' }, env)
+  t.same([alone.extensions[0]!.iniFile, alone.extensions[0]!.iniLines], [a.extensions[0]!.iniFile, a.extensions[0]!.iniLines])
+})
+
+t.test('arm64 on x86_64: cross flags, the target packages in the sysroot, the machine gets only autoconf', async (t) => {
+  const a = planAddon(config, { ...req, arch: 'arm64', addon: 'redis' }, env)
+  t.equal(a.layerName, 'arm-php-82-redis')
+  t.same(a.packages.apt, ['autoconf'])
+  t.same(a.sysroot, { dir: '/sysroot/arm64', packages: ['libzstd-dev:arm64'] })
+  t.match(a.script, /--host=aarch64-linux-gnu/)
+  t.match(a.script, /export CC='aarch64-linux-gnu-gcc --sysroot=\/sysroot\/arm64'/)
+})
+
+t.test('gd comes from the base layer\'s PHP tarball, with no source of its own', async (t) => {
+  const a = planAddon(config, { ...req, addon: 'gd' }, env)
+  t.same(a.sources, [])
+  t.equal(a.extensions[0]!.sourceFile, 'php-8.2.32.tar.xz')
+  t.equal(a.extensions[0]!.version, '8.2.32')
+  t.match(a.script, /tar --no-same-owner -xf "\$php_tarball" -C "\$build\/php"/)
+  t.match(a.script, /cd "\$build\/php\/ext\/gd"/)
+  t.notMatch(a.script, /--with-avif/, 'no AVIF: the base image has no libavif')
+})
+
+t.test('the add-on is keyed to its base build: another base extension set, another add-on key', async (t) => {
+  const a = planAddon(config, { ...req, addon: 'apcu' }, env)
+  const b = planAddon(config, { ...req, addon: 'apcu', extensions: ['ctype'] }, env)
+  t.equal(a.base.compileKey, plan(config, req, env).compileKey)
+  t.not(a.addonKey, b.addonKey)
+})
+
+t.test('one clear line for what cannot be planned', async (t) => {
+  t.throws(() => planAddon(config, { ...req, addon: 'nosuch' }, env), { name: 'UsageError', message: /^--addon nosuch: no recipes\/ext\/nosuch\.yaml; accepted: apcu, ast, .*redis/ })
+  t.throws(() => planAddon(config, { ...req, addon: 'curl' }, env), { name: 'UsageError', hint: /curl is a core extension: use --ext/ })
+  t.throws(() => planAddon(config, { ...req, php: '8.6.0RC3', addon: 'apcu' }, env), { name: 'UsageError', message: /apcu does not build on PHP 8\.6\.0RC3 \(recipes\/ext\/apcu\.yaml php: ">=8\.1 <8\.5"\); accepted: --php 8\.2, 8\.3, 8\.4$/ })
+  t.throws(() => planAddon(config, { ...req, executor: 'docker', addon: 'apcu' }, env), { name: 'UsageError', message: /the docker executor does not build add-on layers yet; accepted: --executor host/ })
+})
+
+t.test('setup installs what every recipe needs', async (t) => {
+  const apt = allAddonPackages(config, 'apt')
+  t.same(apt.tools, ['autoconf'])
+  t.ok(['libzstd-dev', 'libjpeg-dev', 'libwebp-dev', 'libyaml-dev', 'uuid-dev'].every((p) => apt.target.includes(p)), apt.target.join(' '))
+  t.ok(allAddonPackages(config, 'dnf').target.includes('libwebp-devel'))
+})
+
+t.test('recipes/ext mistakes are configuration errors naming the file', async (t) => {
+  const bad = (file: string, text: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'recipes-'))
+    cpSync(join(projectRoot, 'recipes'), dir, { recursive: true })
+    writeFileSync(join(dir, 'ext', file), text)
+    return () => loadConfig({ root: projectRoot, recipesDir: dir })
+  }
+  const probe = 'probe: { code: "echo 1;", expect: "1" }\n'
+  t.throws(bad('x.yaml', `description: x\nsource: { bundled: ext/x }\nphp: ">=8.1"\nrequires: [nosuch]\n${probe}`), { name: 'ConfigError', message: /recipes\/ext\/x\.yaml: requires names unknown extension "nosuch"; accepted: / })
+  t.throws(bad('y.yaml', `description: y\nsource: { bundled: ext/y }\nphp: "eight"\n${probe}`), { name: 'ConfigError', message: /y\.yaml: php is "eight"; accepted: a semver range/ })
+  t.throws(bad('curl.yaml', `description: c\nsource: { bundled: ext/curl }\nphp: ">=8.1"\n${probe}`), { name: 'ConfigError', message: /curl is already a core extension in recipes\/php\.yaml/ })
+  t.throws(bad('z.yaml', `description: z\nsource: { pecl: z, version: 1.0.0, url: "http://x/z.tgz", sha256: abc }\nphp: ">=8.1"\n${probe}`), { name: 'ConfigError', message: /z\.yaml/ })
+})
+
+t.test('an add-on that builds against a core extension refuses a base without it', async (t) => {
+  t.throws(() => planAddon(config, { ...req, extensions: ['ctype'], addon: 'redis' }, env), {
+    name: 'UsageError',
+    message: /^--addon redis: redis needs the base layer's session, which this base build lacks \(--ext ctype\); accepted: a base with session$/,
+  })
+  t.ok(planAddon(config, { ...req, extensions: ['ctype', 'session'], addon: 'redis' }, env))
+})
+
+t.test('--ext points add-on names to --addon, and lists both kinds for an unknown name', async (t) => {
+  t.throws(() => plan(config, { ...req, extensions: ['ctype', 'redis'] }, env), {
+    name: 'UsageError',
+    message: /^--ext redis: redis is built as an add-on layer, not into the base layer; accepted in --ext: bcmath, /,
+    hint: 'Build it with npm run build -- --php 8.2.32 --arch x86_64 --addon redis',
+  })
+  t.throws(() => plan(config, { ...req, extensions: ['nosuch'] }, env), { name: 'UsageError', message: /^--ext nosuch: unknown extension; accepted: bcmath, .*; as add-on layers \(--addon\): apcu, ast, .*, zstd$/ })
+})
