@@ -38,7 +38,10 @@ export interface Closure {
 }
 
 export function resolveClosure(input: ClosureInput): Closure {
-  const base = new Set([...input.baseLibraries.filter((n) => !input.notOnLambdaHost.includes(n)), ...(input.providedByLayers ?? [])])
+  // The program interpreter (PT_INTERP) is on every system that can run the binaries at all; on aarch64 the stack
+  // protector's guard lives in it, so binaries name it in DT_NEEDED too (ld-linux-aarch64.so.1).
+  const interpreters = [...input.roots.values()].map((i) => i.interpreter?.split('/').pop()).filter((n): n is string => !!n)
+  const base = new Set([...input.baseLibraries.filter((n) => !input.notOnLambdaHost.includes(n)), ...(input.providedByLayers ?? []), ...interpreters])
   const bundle = new Map<string, BundledLibrary>()
   const fromBase = new Set<string>()
   const queue: Array<{ name: string; by: string }> = []

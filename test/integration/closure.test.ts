@@ -45,3 +45,16 @@ t.test('a library for another architecture is refused', async (t) => {
     message: /is for ELF machine 62, not 183/,
   })
 })
+
+t.test('the program interpreter is never bundled, even when a binary names it in DT_NEEDED (aarch64 stack guard)', async (t) => {
+  // A real program that links the loader explicitly, as aarch64 binaries do for __stack_chk_guard.
+  const loader = readElf(readFileSync(app)).interpreter!
+  const withLoader = cc(dir, 'app-loader', 'int foo(void); int main(void){return foo();}\n', [`-L${libs}`, `-Wl,-rpath-link,${libs}`, '-l:libfoo.so.1', '-Wl,--no-as-needed', loader])
+  const info = readElf(readFileSync(withLoader))
+  t.ok(info.needed.includes(loader.split('/').pop()!), `it needs ${loader}`)
+  const c = resolveClosure({ roots: new Map([['bin/app', info]]), searchDirs: [libs, '/lib/x86_64-linux-gnu', '/lib64'], baseLibraries: ['libc.so.6'], notOnLambdaHost: [], machine: 62 })
+  t.same(c.bundle.map((l) => l.name), ['libbar.so.2', 'libfoo.so.1'], 'not the loader')
+  // An add-on's own libraries: what the base layer already bundles is not bundled again.
+  const again = resolveClosure({ roots, searchDirs: [libs], baseLibraries: base, notOnLambdaHost: [], machine: 62, providedByLayers: ['libfoo.so.1'] })
+  t.same(again.bundle.map((l) => l.name), [])
+})
