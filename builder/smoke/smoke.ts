@@ -171,8 +171,9 @@ export async function smoke(opts: SmokeOptions): Promise<SmokeRecord> {
       )
     }
     expect.extensions = [...baseManifest.extensions, ...expect.extensions]
-    log.info(`» stacked on ${below[0]!.name} (its checks and probes run too)`)
   }
+  log.info(`» checking ${name} (sha256 ${sha.slice(0, 12)}…) against ${expect.source === 'inferred' ? 'what it holds' : `its ${expect.source}`}${below.length ? `, stacked on ${below.map((b) => b.name).join(', ')} (their checks and probes run too)` : ''}`)
+  for (const n of expect.notes) log.info(`  note: ${n}`)
   const machine = nativeArch()
   // A layer of another architecture runs through qemu-user, found before anything is unpacked.
   const qemu = machine === expect.arch ? undefined : findQemu(expect.arch)
