@@ -64,6 +64,12 @@ export function planOnly(root: string, request: BuildRequest, config: Omit<LoadO
   return makePlan(loadConfig({ root, ...config }), request, planEnvironment())
 }
 
+/** Where sources come from, in order: upstream, Debian's source packages, PHP_LAYER_SOURCES directories. */
+function fetchContext(root: string, cacheDir: string, run: ReturnType<typeof createRunner>) {
+  const localDirs = (process.env.PHP_LAYER_SOURCES ?? '').split(':').filter(Boolean)
+  return { cacheDir, keysDir: join(root, 'recipes', 'keys'), mirrors: [upstreamMirror(), debianMirror(run), localMirror(localDirs)], run }
+}
+
 export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   const { log } = opts
   const t0 = performance.now()
@@ -85,9 +91,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   const executor = await EXECUTORS[plan.executor]!.load()
   await executor.preflight({ plan, run, log })
 
-  const localDirs = (process.env.PHP_LAYER_SOURCES ?? '').split(':').filter(Boolean)
-  const mirrors = [upstreamMirror(), debianMirror(run), localMirror(localDirs)]
-  const fetchCtx = { cacheDir, keysDir: join(opts.root, 'recipes', 'keys'), mirrors, run }
+  const fetchCtx = fetchContext(opts.root, cacheDir, run)
   const p0 = performance.now()
   const phpSpec = (p: BuildPlan) => p.sources.find((s) => s.name === 'php')!
   const got = await obtainPhp(
@@ -263,8 +267,7 @@ export async function buildAddon(opts: BuildOptions & { addon: string }): Promis
   log.info(`» ${plan.layerName}: ${plan.extensions.map((e) => `${e.name} ${e.version}`).join(', ')} for ${base.plan.layerName} (PHP ${plan.base.php.version} ${plan.base.arch})`)
   await executor.preflightAddon({ plan, run, log })
 
-  const localDirs = (process.env.PHP_LAYER_SOURCES ?? '').split(':').filter(Boolean)
-  const fetchCtx = { cacheDir, keysDir: join(opts.root, 'recipes', 'keys'), mirrors: [upstreamMirror(), debianMirror(run), localMirror(localDirs)], run }
+  const fetchCtx = fetchContext(opts.root, cacheDir, run)
   const sources = [base.sources.find((s) => s.spec.name === 'php')!]
   for (const spec of plan.sources) {
     const s0 = performance.now()

@@ -19,13 +19,7 @@ export function hostExecutor(): Executor {
       if (!plan.buildable.ok) throw new BuildError(`the plan says the host executor cannot build this target: ${plan.buildable.reason}`)
       const onMachine = await missingPackages(ctx, plan.packages.apt)
       const problems = onMachine.length ? [`build packages not installed: ${onMachine.join(' ')}`] : []
-      if (plan.sysroot) {
-        const dir = plan.sysroot.dir
-        const inSysroot = readSysroot(dir).packages
-        const absent = plan.sysroot.packages.filter((p) => !inSysroot.has(p))
-        if (!existsSync(dir)) problems.push(`no ${plan.arch} sysroot at ${dir}`)
-        else if (absent.length) problems.push(`packages missing from the ${plan.arch} sysroot ${dir}: ${absent.join(' ')}`)
-      }
+      if (plan.sysroot) problems.push(...sysrootProblems(plan.sysroot, plan.arch))
       if (problems.length) {
         const setup = `scripts/setup-host.sh${plan.cross ? ` --arch ${plan.arch}` : ''}`
         throw new BuildError(problems.join('; '), `Run ${setup} (it installs everything the recipes name${plan.cross ? ` for ${plan.arch} builds on this ${plan.machine} machine` : ''}).`)
@@ -101,11 +95,7 @@ export function hostExecutor(): Executor {
       const { plan } = ctx
       const onMachine = await missingPackages({ plan: plan.base, run: ctx.run, log: ctx.log }, plan.packages.apt)
       const problems = onMachine.length ? [`packages the add-on needs are not installed: ${onMachine.join(' ')}`] : []
-      if (plan.sysroot) {
-        const inSysroot = readSysroot(plan.sysroot.dir).packages
-        const absent = plan.sysroot.packages.filter((p) => !inSysroot.has(p))
-        if (absent.length) problems.push(`packages missing from the ${plan.base.arch} sysroot ${plan.sysroot.dir}: ${absent.join(' ')}`)
-      }
+      if (plan.sysroot) problems.push(...sysrootProblems(plan.sysroot, plan.base.arch))
       if (problems.length) {
         const setup = `scripts/setup-host.sh${plan.base.cross ? ` --arch ${plan.base.arch}` : ''}`
         throw new BuildError(problems.join('; '), `Run ${setup} (it installs what recipes/ext names too).`)
@@ -166,6 +156,14 @@ export function hostExecutor(): Executor {
       return result(done, false)
     },
   }
+}
+
+/** What a cross build's sysroot lacks: the directory itself, or packages the plan names. */
+function sysrootProblems(sysroot: { dir: string; packages: string[] }, arch: string): string[] {
+  if (!existsSync(sysroot.dir)) return [`no ${arch} sysroot at ${sysroot.dir}`]
+  const inSysroot = readSysroot(sysroot.dir).packages
+  const absent = sysroot.packages.filter((p) => !inSysroot.has(p))
+  return absent.length ? [`packages missing from the ${arch} sysroot ${sysroot.dir}: ${absent.join(' ')}`] : []
 }
 
 /** The line that says what went wrong: the compiler's first error, else the log's last line. */
