@@ -3,18 +3,14 @@
 // for a hello-world function and for a 2,000-file app whose front controller loads every file (opcache on, as the
 // layer ships it). Each run is a new sandbox and a new Runtime API; the layers given are measured side by side,
 // alternating within each round, and the median of each is reported. Without zips: the default test layer.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ZipManifest } from '../../builder/artifact/manifest.ts'
-import { sidecarPath } from '../../builder/artifact/manifest.ts'
 import { loadConfig } from '../../builder/config/load.ts'
-import { debianLibDirs, nativeArch } from '../../builder/host-libs.ts'
 import { RuntimeApi, spawnRuntime } from '../../builder/smoke/runtime-api.ts'
-import { prepareBaseLibs, sandboxArgv } from '../../builder/smoke/sandbox.ts'
-import { unpackZip } from '../../builder/smoke/unpack.ts'
-import { BenchFailed, BenchUsageError, benchArgs } from './args.ts'
-import { builtTestLayerZips, DEFAULT_LAYER, testCacheDir } from '../support/layer.ts'
+import { sandboxArgv } from '../../builder/smoke/sandbox.ts'
+import { BenchFailed, benchArgs } from './args.ts'
+import { benchLayers } from '../support/bench-layers.ts'
 
 const root = join(import.meta.dirname, '..', '..')
 
@@ -54,12 +50,6 @@ echo "loaded $n";
   return { hello, app }
 }
 
-function defaultZip(): string {
-  const name = `/${DEFAULT_LAYER.php}-x86_64-`
-  const zip = builtTestLayerZips().find((z) => z.includes(name))
-  if (!zip) throw new BenchFailed('no layer zip given and no default test layer built yet; accepted: npm run bench -- cold <layer.zip …> (or run the tests first)')
-  return zip
-}
 
 async function coldStart(layerDir: string, taskDir: string, baseLibDir: string, gnuTriplet: string): Promise<{ ms: number; body: string }> {
   const api = await RuntimeApi.start()
@@ -81,21 +71,11 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 export default async function bench(args: string[]): Promise<void> {
   const { values, positionals } = benchArgs('cold', args, { runs: { default: 10, integer: true } }, { max: 8, usage: '[layer.zip …]' })
-  const zips = positionals.length ? positionals : [defaultZip()]
   const config = loadConfig({ root })
   const work = mkdtempSync(join(tmpdir(), 'bench-cold-'))
   try {
     const apps = makeApps(work)
-    const layers = await Promise.all(zips.map(async (zip, i) => {
-      if (!existsSync(zip)) throw new BenchUsageError(`${zip}: no such file; accepted: paths to layer zips`)
-      const m = JSON.parse(readFileSync(sidecarPath(zip), 'utf8')) as ZipManifest
-      if (m.arch !== nativeArch()) throw new BenchUsageError(`${zip} is an ${m.arch} layer; cold starts are measured natively only (this machine is ${nativeArch()})`)
-      const layerDir = join(work, `opt-${i}`)
-      await unpackZip(zip, layerDir)
-      const archInfo = config.versions.archs[m.arch]
-      const baseLibDir = prepareBaseLibs(testCacheDir(), m.arch, config.baseLibraries[m.arch], debianLibDirs(archInfo.gnuTriplet), config.versions.base.gconvModules)
-      return { zip, label: `${m.layerName} ${m.php.version} (${(m.unzippedBytes / 1e6).toFixed(1)} MB, build ${m.buildId.slice(0, 12)})`, layerDir, baseLibDir, gnuTriplet: archInfo.gnuTriplet }
-    }))
+    const layers = (await benchLayers('cold', positionals, work, config)).map((l) => ({ ...l, label: `${l.manifest.layerName} ${l.manifest.php.version} (${(l.manifest.unzippedBytes / 1e6).toFixed(1)} MB, build ${l.manifest.buildId.slice(0, 12)})` }))
     for (const app of ['hello', 'app'] as const) {
       const times = layers.map(() => [] as number[])
       // One unmeasured start per layer first: the page cache then holds every layer equally.

@@ -20,11 +20,12 @@ t.test('bad benchmark flags are one line, exit 2', async (t) => {
   oneLine(t, ['runtime', '--n=abc'], 2, /^bench runtime: --n is "abc"; accepted: a positive whole number$/)
   oneLine(t, ['publish', '--bogus'], 2, /^bench publish: Unknown option '--bogus'.*; accepted: --regions <n> \(default 30\)/)
   oneLine(t, ['build', '8.2', 'extra'], 2, /^bench build: unexpected argument "extra"; accepted: \[php version, default 8\.2\.32\]/)
-  oneLine(t, ['nosuch'], 2, /^bench: unknown benchmark "nosuch"; accepted: build, cold, cross, publish, runtime, size/)
+  oneLine(t, ['nosuch'], 2, /^bench: unknown benchmark "nosuch"; accepted: build, cold, cpu, cross, publish, runtime, size/)
 })
 
-t.test('the size and cold benchmarks refuse a zip that is not there, in one line', async (t) => {
+t.test('the size, cold and cpu benchmarks refuse a zip that is not there, in one line', async (t) => {
   oneLine(t, ['size', '/nonexistent/layer.zip'], 1, /^bench size: \/nonexistent\/layer\.zip: no such file; accepted: paths to layer zips$/)
   oneLine(t, ['cross', '--ext'], 2, /^bench cross: --ext needs a comma-separated list; accepted: /)
   oneLine(t, ['cold', '--runs', '0'], 2, /^bench cold: --runs is "0"; accepted: a positive whole number$/)
+  oneLine(t, ['cpu', '/nonexistent/layer.zip'], 2, /^bench cpu: \/nonexistent\/layer\.zip: no such file; accepted: paths to layer zips$/)
 })
