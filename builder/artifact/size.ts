@@ -3,7 +3,7 @@
 // reads them from zips.
 
 export interface SizedFile {
-  /** Path in the layer, e.g. lib/libicuuc.so.72 or php/extensions/intl.so */
+  /** Path in the layer, e.g. lib/libonig.so.5 or php/extensions/opcache.so */
   path: string
   bytes: number
   /** DT_NEEDED of an ELF file (library file names), empty otherwise. */
@@ -24,7 +24,7 @@ export interface SizeReport {
   largest: Array<{ path: string; bytes: number }>
   /** shared extensions, most expensive first */
   extensions: ExtensionCost[]
-  /** bundled libraries reached from the executables (bin/), i.e. what the core and static extensions cost */
+  /** lib/ files reached from the executables (bin/): libphp.so (the core and static extensions) and what it links */
   coreLibraryBytes: number
 }
 

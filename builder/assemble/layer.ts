@@ -48,9 +48,10 @@ export async function assembleLayer(input: AssembleInput): Promise<AssembleResul
   const tree = mkdtempSync(join(input.workDir, 'layer-'))
   try {
     layout(input, tree)
-    await stripAll(input, tree, ['bin', 'php/extensions'])
+    await stripAll(input, tree, ['bin', 'php/extensions', 'lib'])
 
-    const roots = elfFiles(tree, ['bin', 'php/extensions'])
+    // lib/ holds libphp.so already when the core is shared: it is part of the layer, and its own needs count.
+    const roots = elfFiles(tree, ['bin', 'php/extensions', 'lib'])
     const closure = resolveClosure({
       roots,
       searchDirs: input.libSearchDirs,
@@ -116,6 +117,13 @@ function layout(input: AssembleInput, tree: string): void {
     if (!existsSync(src)) throw new AssembleError(`staging tree lacks bin/${bin} (${src})`, 'The compile did not install it; check the install log.')
     copyFileSync(src, join(tree, 'bin', bin))
     chmodSync(join(tree, 'bin', bin), 0o755)
+  }
+  if (plan.sharedCore) {
+    const src = join(opt, 'lib', 'libphp.so')
+    if (!existsSync(src)) throw new AssembleError(`staging tree lacks lib/libphp.so (${src}), which php and php-cgi are linked against`, 'The compile did not install it; check the make and install logs.')
+    mkdirSync(join(tree, 'lib'), { recursive: true })
+    copyFileSync(src, join(tree, 'lib', 'libphp.so'))
+    chmodSync(join(tree, 'lib', 'libphp.so'), 0o644)
   }
   const extDir = join(tree, 'php', 'extensions')
   mkdirSync(extDir, { recursive: true })

@@ -194,6 +194,22 @@ export const phpRecipeSchema = Type.Object(
       },
       closed,
     ),
+    /**
+     * One copy of the PHP core for both programs: libphp.so (the embed SAPI) holds the core and the static
+     * extensions, and php and php-cgi are linked against it instead of each carrying its own.
+     */
+    sharedCore: Type.Optional(
+      Type.Object(
+        {
+          /**
+           * C declarations of functions php or php-cgi call that PHP's headers leave hidden (no ZEND_API), made
+           * visible in libphp.so by a force-included header. A new one shows as an undefined reference at link.
+           */
+          export: Type.Array(Type.String({ pattern: '^[A-Za-z_][\\w *]* \\**[A-Za-z_]\\w*\\([\\w *,]*\\)$', description: 'a C function declaration like "void zend_signal_init(void)"' })),
+        },
+        closed,
+      ),
+    ),
     /** Build toolchain packages every compile needs. */
     packages: PackageSetSchema,
     /**

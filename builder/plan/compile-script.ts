@@ -6,6 +6,12 @@ export interface CompileScriptInput {
   configureFlags: string[]
   configureEnv: Record<string, string>
   compatHeader: string
+  /**
+   * php and php-cgi share one copy of the PHP core and static extensions: libphp.so, built by the embed SAPI (the
+   * plan adds --enable-embed=shared). After the normal make both programs are linked again from their own SAPI
+   * objects against it, and the install step puts it in <prefix>/lib.
+   */
+  sharedCore: boolean
 }
 
 export const COMPILE_STEPS = ['extract', 'configure', 'make', 'install'] as const
@@ -53,6 +59,23 @@ export function renderCompileScript(p: CompileScriptInput): string {
     '  make)',
     '    cd "$build"',
     '    make -j"${JOBS:-$(nproc)}"',
+    ...(p.sharedCore
+      ? [
+          // Link php and php-cgi again from their own SAPI objects only, against libs/libphp.so (the core and the
+          // static extensions' module table), with the compiler and flags the Makefile used. Not through libtool:
+          // it would leave wrapper scripts in place of the programs. They find libphp.so as they find every other
+          // library of the layer: through /opt/lib in Lambda's LD_LIBRARY_PATH.
+          '    mkvar() { printf \'print-%%:\\n\\t@echo $($*)\\n\' | make -s --no-print-directory -f Makefile -f - "print-$1"; }',
+          '    objs() { mkvar "$1" | sed \'s/\\.lo\\b/.o/g\'; }',
+          '    link="$(mkvar CC) $(mkvar CFLAGS_CLEAN) $(mkvar EXTRA_CFLAGS) $(mkvar LDFLAGS) -Wl,-E"',
+          '    libs="-Llibs -lphp $(mkvar EXTRA_LIBS) $(mkvar ZEND_EXTRA_LIBS)"',
+          '    rm -f sapi/cli/php sapi/cgi/php-cgi',
+          '    echo "relink: $link -o sapi/cli/php $(objs PHP_CLI_OBJS) $libs"',
+          '    $link -o sapi/cli/php $(objs PHP_CLI_OBJS) $libs',
+          '    echo "relink: $link -o sapi/cgi/php-cgi $(objs PHP_FASTCGI_OBJS) $(objs PHP_CGI_OBJS) $libs"',
+          '    $link -o sapi/cgi/php-cgi $(objs PHP_FASTCGI_OBJS) $(objs PHP_CGI_OBJS) $libs',
+        ]
+      : []),
     '    ;;',
     '  install)',
     '    cd "$build"',
@@ -62,6 +85,9 @@ export function renderCompileScript(p: CompileScriptInput): string {
     '    make install-cli install-cgi install-headers install-build install-programs INSTALL_ROOT="$dest"',
     // PHP's install-modules copies modules/* and fails when no extension is built shared (a reduced --ext set).
     '    if ls modules/*.so >/dev/null 2>&1; then make install-modules INSTALL_ROOT="$dest"; fi',
+    ...(p.sharedCore
+      ? ['    prefix=$(sed -n \'s/^prefix = //p\' Makefile)', '    mkdir -p "$dest$prefix/lib" && cp libs/libphp.so "$dest$prefix/lib/libphp.so"']
+      : []),
     '    ;;',
     '  *) echo "compile.sh: unknown step $step; accepted: extract, configure, make, install" >&2; exit 2 ;;',
     'esac',

@@ -103,6 +103,8 @@ export interface BuildPlan {
   configureEnv: Record<string, string>
   /** Body of a header force-included into every compile (symbol version pins), or '' for none. */
   compatHeader: string
+  /** php and php-cgi link against libphp.so (lib/ in the layer) instead of each carrying the core. */
+  sharedCore: boolean
   packages: { apt: string[]; dnf: string[] }
   /** The strip tool for the target's binaries. */
   strip: string
@@ -163,20 +165,34 @@ export function plan(config: Config, req: BuildRequest, env: PlanEnvironment): B
   // Host toolchains may carry a newer glibc than the base: pin the symbols whose versions moved and keep
   // configure from detecting functions the base lacks. A build image with the base's own glibc needs neither.
   const host = req.executor === 'host' || (buildImage !== undefined && compareVersions(buildImage.info.glibc, versions.base.glibc) > 0)
-  const compatHeader = host && recipe.glibcPins.length
+  const pins = host && recipe.glibcPins.length
     ? [
         '/* Generated from recipes/php.yaml glibcPins: bind to symbol versions the base glibc has. */',
         '/* CFLAGS also reach preprocessed assembly (Zend fibers), where __asm__ is not valid. */',
         '#ifndef __ASSEMBLER__',
         ...recipe.glibcPins.map((s) => `__asm__(".symver ${s},${s}@GLIBC_${archInfo.glibcBaseline}");`),
         '#endif',
-        '',
-      ].join('\n')
-    : ''
+      ]
+    : []
+  const sharedCore = recipe.sharedCore !== undefined
+  const exports = sharedCore && recipe.sharedCore!.export.length
+    ? [
+        '/* Generated from recipes/php.yaml sharedCore.export: functions the programs call that PHP leaves hidden. */',
+        '#ifndef __ASSEMBLER__',
+        ...recipe.sharedCore!.export.map((d) => `#ifdef __cplusplus\nextern "C"\n#endif\n__attribute__((visibility("default"))) ${d};`),
+        '#endif',
+      ]
+    : []
+  const compatHeader = pins.length || exports.length ? [...pins, ...exports, ''].join('\n') : ''
   const configureEnv = Object.fromEntries(
     Object.entries(Object.assign({ ...recipe.configure.env, ...(host ? recipe.newGlibcConfigureEnv : {}) }, ...build.map((b) => b.configureEnv ?? {}))).map(([k, v]) => [k, fill(v as string)]),
   ) as Record<string, string>
-  const configureFlags = [...recipe.configure.flags, ...build.flatMap((b) => b.configureFlags ?? []), ...extensions.flatMap((e) => e.flags)].map(fill)
+  const configureFlags = [
+    ...recipe.configure.flags,
+    ...(sharedCore ? ['--enable-embed=shared'] : []),
+    ...build.flatMap((b) => b.configureFlags ?? []),
+    ...extensions.flatMap((e) => e.flags),
+  ].map(fill)
 
   // In a cross build the extensions' packages are the target's: they go to the target's sysroot, not the machine.
   const extApt = extensions.flatMap((e) => e.packages.apt)
@@ -249,6 +265,7 @@ export function plan(config: Config, req: BuildRequest, env: PlanEnvironment): B
     configureFlags,
     configureEnv,
     compatHeader,
+    sharedCore,
     packages,
     strip,
     ...(emulator ? { emulator } : {}),

@@ -22,7 +22,7 @@ export default async function bench(args: string[]): Promise<void> {
     console.log(`${zip}\n  ${mb(statSync(zip).size)} zipped, ${mb(r.unzippedBytes)} unzipped`)
     console.log('  largest files:')
     for (const f of r.largest) console.log(`    ${mb(f.bytes).padStart(9)}  ${f.path}`)
-    console.log(`  libraries the executables (core and static extensions) need: ${mb(r.coreLibraryBytes)}`)
+    console.log(`  lib/ reached from bin/ (libphp.so, the core with the static extensions, and the libraries it links): ${mb(r.coreLibraryBytes)}`)
     console.log('  shared extensions (own .so + libraries only they need):')
     for (const e of r.extensions) console.log(`    ${mb(e.totalBytes).padStart(9)}  ${e.extension}${e.onlyItsLibraries.length ? ` (with ${e.onlyItsLibraries.join(', ')})` : ''}`)
   }

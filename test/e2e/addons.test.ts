@@ -1,7 +1,8 @@
 // Add-on layers end to end, on the default layer (built once per run by ensureLayer): `--addon` builds the base
 // (cached), compiles the extension against that very build, assembles an add-on zip holding only what the base
 // lacks, and smoke-tests it stacked on the base (the base's own checks and probes too). apcu is the small one,
-// gd the one with libraries, redis the one whose probe talks to a real server. The smoke CLI refuses an add-on
+// gd the one with libraries, redis the one whose probe talks to a real server, intl the one the default layer
+// leaves out for its size (ICU). The smoke CLI refuses an add-on
 // alone and one stacked on another base build.
 import t from 'tap'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -73,9 +74,20 @@ t.test('redis: igbinary in the same layer, the probe talks to a Redis server on 
   t.ok(paths.includes('php/etc/conf.d/40-igbinary.ini') && paths.includes('php/etc/conf.d/41-redis.ini'), 'igbinary loads first')
 })
 
+t.test('intl: the add-on brings ICU, which the base layer lacks; stacked, locale data beyond English works', async (t) => {
+  const base = await ensureLayer(DEFAULT_LAYER)
+  const a = await addon('intl')
+  t.equal(a.smoke?.passed, true, 'the probe (German numbers, French dates, Swedish collation, transliteration) passed stacked on the base')
+  t.same(a.addon.extensions, [{ name: 'intl', version: '8.2.32' }])
+  t.ok(a.libraries.some((l) => /^libicudata\.so/.test(l)), `ICU data bundled: ${a.libraries.join(', ')}`)
+  t.notOk(base.result.libraries.some((l) => l.startsWith('libicu')), 'the base layer carries no ICU')
+  const ini = (await readZip(readFileSync(a.zip))).find((e) => e.path === 'php/etc/conf.d/40-intl.ini')!.data.toString()
+  t.match(ini, /^extension=intl$/m, 'on as soon as the layer is added')
+})
+
 t.test('a base layer plus its add-ons stays far below Lambda\'s 250 MB', async (t) => {
   const base = await ensureLayer(DEFAULT_LAYER)
-  const all = await Promise.all(['gd', 'redis', 'apcu'].map((n) => built[n] ?? addon(n)))
+  const all = await Promise.all(['gd', 'redis', 'apcu', 'intl'].map((n) => built[n] ?? addon(n)))
   const total = base.result.unzippedBytes + all.reduce((n, a) => n + a.unzippedBytes, 0)
   t.ok(total < 150_000_000, `base + ${all.map((a) => a.layerName).join(' + ')} unzip to ${(total / 1e6).toFixed(1)} MB (limit 250 MB, function code included)`)
 })

@@ -3,7 +3,7 @@
 // second compile from scratch gives the same bytes is test/matrix/host-repro.test.ts (npm run test:matrix).
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../../builder/config/load.ts'
@@ -57,7 +57,8 @@ t.test('lib/ holds what the base lacks and nothing it has', async (t) => {
   t.ok(libs.length > 0, 'some libraries bundled')
   for (const l of libs) t.notOk(base.has(l), `${l} is not in the base image`)
   for (const l of ['libonig.so.5', 'libsodium.so.23', 'libzip.so.4', 'libpq.so.5', 'libxslt.so.1']) t.ok(libs.includes(l), `${l} bundled`)
-  t.same(manifest.libraries, libs.sort())
+  // The manifest lists what was bundled from the build environment; libphp.so is the layer's own PHP core.
+  t.same(manifest.libraries, libs.filter((l) => l !== 'libphp.so').sort())
   // Every NEEDED entry resolves to the layer or the base.
   const have = new Set([...libs, ...base])
   for (const e of entries) {
@@ -106,9 +107,23 @@ t.test('/opt/bin/php -m lists every default extension, with no startup warning',
   const modules = phpModules(r.stdout).sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()))
   t.same(modules, manifest.modules)
   t.match(r.stdout, /\[Zend Modules\]\nZend OPcache\n/)
-  const want = config.versions.extensions.default.filter((e) => !['intl', 'soap'].includes(e))
+  const want = config.versions.extensions.default.filter((e) => e !== 'soap')
   const names = new Set(modules.map((m) => m.toLowerCase()))
   for (const e of want) t.ok(names.has(e === 'opcache' ? 'zend opcache' : e), `${e} loaded`)
+})
+
+t.test('php and php-cgi share one copy of the core: libphp.so in /opt/lib', async (t) => {
+  const lib = byPath.get('lib/libphp.so')
+  t.ok(lib, 'lib/libphp.so shipped')
+  t.equal(readElf(lib!.data).soname, 'libphp.so')
+  for (const p of ['bin/php', 'bin/php-cgi']) {
+    const e = byPath.get(p)!
+    const info = readElf(e.data)
+    t.ok(info.needed.includes('libphp.so'), `${p} needs libphp.so`)
+    t.ok(e.data.length < lib!.data.length / 10, `${p} is ${e.data.length} bytes, the core ${lib!.data.length}: no second copy`)
+  }
+  const r = inSandbox(['/opt/bin/php', '-r', 'echo PHP_VERSION;'])
+  t.equal(r.stdout, '8.2.32', r.stderr)
 })
 
 t.test('php-cgi renders a hello-world script', async (t) => {
@@ -134,8 +149,10 @@ t.test('a second build with unchanged inputs recompiles nothing and gives the sa
   t.comment(`second build took ${(again.ms / 1000).toFixed(1)}s`)
 })
 
-t.test('the shared-off extensions exist and load when asked', async (t) => {
-  for (const ext of ['intl', 'soap']) {
+t.test('the shared-off extension exists and loads when asked; intl is not in the base layer (an add-on)', async (t) => {
+  t.notOk(existsSync(join(layer, 'php', 'extensions', 'intl.so')), 'no intl.so')
+  t.notOk(readdirSync(join(layer, 'lib')).some((f) => f.startsWith('libicu')), 'no ICU library')
+  for (const ext of ['soap']) {
     t.ok(existsSync(join(layer, 'php', 'extensions', `${ext}.so`)), `${ext}.so shipped`)
     const r = inSandbox(['/opt/bin/php', '-d', `extension=${ext}`, '-r', `echo extension_loaded("${ext}") ? "yes" : "no";`])
     t.equal(r.stdout, 'yes', `${ext} loads: ${r.stderr}`)

@@ -454,7 +454,7 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
   { request: 'symlink out of the document root', parts: ['status', 'content-type', 'etag', 'last-modified', 'x-route', 'body'], why: 'nginx follows symlinks anywhere; the runtime serves nothing whose real path is outside the document root' },
   { request: 'login sets two cookies and redirects', sources: ['alb'], parts: ['set-cookie'], why: 'an ALB target group without multi-value headers takes one value per header: only the last Set-Cookie survives (enable multi-value headers)' },
   { request: 'cookies in and out, $_REQUEST without cookies', sources: ['alb'], parts: ['set-cookie'], why: 'as above: single-value ALB keeps the last Set-Cookie only' },
-  { request: 'extensions real applications need', parts: ['body'], why: 'the layer lacks gd and keeps intl off by default, Debian\'s PHP has both (the extensions issue); this line shows the gap', builtLayerOnly: true },
+  { request: 'extensions real applications need', parts: ['body'], why: 'the base layer has neither gd nor intl (both are add-on layers), Debian\'s PHP has both; this line shows the gap', builtLayerOnly: true },
 ]
 
 /** The parts of an answer an expectation names, in its shape. */
