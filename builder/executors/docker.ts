@@ -4,7 +4,7 @@
 // `toolchain` (base image + the plan's packages; tagged, reused by strip and the library export) and the compile,
 // exported with BuildKit's --output type=local, or with the classic builder through docker create + docker cp.
 // Everything recorded about the toolchain comes from the image's content, so two machines record the same.
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { arch as nodeArch } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -12,9 +12,10 @@ import { fileURLToPath } from 'node:url'
 import { BuildError } from '../errors.ts'
 import { seconds } from '../log.ts'
 import { COMPILE_STEPS } from '../plan/compile-script.ts'
+import { addonSteps } from '../plan/addon.ts'
 import type { DockerPlan } from '../plan/plan.ts'
 import type { Runner } from '../run.ts'
-import type { CompileContext, CompileResult, Executor, PreflightContext } from './types.ts'
+import type { AddonCompileContext, AddonPreflightContext, CompileContext, CompileResult, Executor, PreflightContext } from './types.ts'
 import { buildEnv, dockerArgv, requireEngine, type Engine } from './engine.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -29,6 +30,11 @@ export function dockerExecutor(): Executor {
       if (!ctx.plan.docker) throw new BuildError('the plan has no docker section (internal: planned for another executor)')
       await requireEngine(ctx.run)
     },
+    async preflightAddon(ctx: AddonPreflightContext): Promise<void> {
+      if (!ctx.plan.base.docker) throw new BuildError('the plan has no docker section (internal: planned for another executor)')
+      await requireEngine(ctx.run)
+    },
+    compileAddon,
     async compile(ctx: CompileContext): Promise<CompileResult> {
       const { plan, run, log } = ctx
       // Recompile from scratch: bypass the compile cache and Docker's cache of the compile (the toolchain is kept).
@@ -84,14 +90,7 @@ export function dockerExecutor(): Executor {
         const toolchain = await identify(run, engine, toolchainTag, d, ctx.cacheDir, log)
         const key = createHash('sha256').update(plan.compileKey).update(JSON.stringify(toolchain)).digest('hex').slice(0, 32)
         const libDir = await exportLibraries(run, engine, toolchainTag, d, toolchain, ctx.cacheDir, log)
-        const result = (stagingRoot: string, cached: boolean): CompileResult => ({
-          stagingRoot,
-          toolchain,
-          libSearchDirs: [libDir],
-          // The image's own strip: the host's binutils differ between machines, and so would the bytes.
-          strip: dockerArgv(engine, 'run', '--rm', '--platform', d.platform, '--network', 'none', '--user', userSpec(), '-v', `${ctx.cacheDir}:${ctx.cacheDir}`, '--entrypoint', 'strip', toolchainTag),
-          cached,
-        })
+        const result = resultIn(engine, d, toolchainTag, ctx.cacheDir, toolchain, libDir)
 
         const done = join(ctx.cacheDir, 'builds', key)
         if (!opts.fresh && existsSync(join(done, 'opt', 'bin', 'php-cgi'))) {
@@ -150,6 +149,101 @@ export function dockerExecutor(): Executor {
       }
     },
   }
+}
+
+/**
+ * An add-on compile in a container: the base's toolchain image plus the add-on's packages (the same Dockerfile's
+ * `toolchain` target), then the plan's add-on script step by step in `docker run`, with the cache directory mounted
+ * at its own path, so the base build's staging tree, the verified sources and the work directory have the same paths
+ * inside as outside. Cached by add-on key and toolchain identity under .cache/addons/, as on the host.
+ */
+async function compileAddon(ctx: AddonCompileContext): Promise<CompileResult> {
+  const { plan, run, log } = ctx
+  const d = plan.base.docker
+  if (!d) throw new BuildError('the plan has no docker section (internal: planned for another executor)')
+  const engine = await requireEngine(run)
+  await ensureBaseImage(run, engine, d, log)
+  const label0 = `${plan.name} add-on for php ${plan.base.php.version} ${plan.base.arch} in ${d.buildImage}`
+  const packages = [...new Set([...d.packages, ...plan.packages[d.packageManager]])].sort()
+  const withAddon: DockerPlan = { ...d, packages }
+  const toolchainTag = `php-layer-toolchain:${createHash('sha256').update(JSON.stringify(withAddon)).update(readFileSync(join(ROOT, d.dockerfile))).digest('hex').slice(0, 16)}`
+  mkdirSync(join(ctx.cacheDir, 'work'), { recursive: true })
+  const context = mkdtempSync(join(ctx.cacheDir, 'work', 'docker-addon-context-'))
+  try {
+    const toolchainLog = join(ctx.logDir, `${plan.artifact}-toolchain.log`)
+    rmSync(toolchainLog, { force: true })
+    log.start(`toolchain image ${toolchainTag} from ${d.image} (+ ${plan.packages[d.packageManager].join(' ')}; log: ${toolchainLog})`)
+    const buildArgs = [
+      '--platform', d.platform, '--network', 'host', '-f', join(ROOT, d.dockerfile),
+      '--build-arg', `BASE_IMAGE=${d.image}`, '--build-arg', `PACKAGES=${packages.join(' ')}`,
+      ...(d.releasever ? ['--build-arg', `RELEASEVER=${d.releasever}`] : []),
+    ]
+    const tb = await run(dockerArgv(engine, 'build', ...buildArgs, '--target', 'toolchain', '-t', toolchainTag, context), { env: buildEnv(engine.builder), logFile: toolchainLog })
+    if (tb.exitCode !== 0) {
+      log.fail('toolchain image', tb.ms, `exit ${tb.exitCode}`)
+      throw new BuildError(`toolchain image for ${label0} failed with exit ${tb.exitCode}: ${lastLines(toolchainLog, 2)}; full log: ${toolchainLog}`, `A missing package name? Check the ${d.packageManager} packages in recipes/ext/${plan.name}.yaml.`)
+    }
+    log.done(`toolchain image ${toolchainTag}`, tb.ms)
+  } finally {
+    rmSync(context, { recursive: true, force: true })
+  }
+  const toolchain = { ...ctx.base.toolchain, ...(await identify(run, engine, toolchainTag, withAddon, ctx.cacheDir, log)) }
+  const libDir = await exportLibraries(run, engine, toolchainTag, withAddon, toolchain, ctx.cacheDir, log)
+  const key = createHash('sha256').update(plan.addonKey).update(JSON.stringify(toolchain)).digest('hex').slice(0, 32)
+  const result = resultIn(engine, d, toolchainTag, ctx.cacheDir, toolchain, libDir)
+  const done = join(ctx.cacheDir, 'addons', key)
+  if (plan.extensions.every((e) => existsSync(join(done, 'php', 'extensions', `${e.name}.so`)))) {
+    log.info(`✓ compile ${label0}: cached (${key.slice(0, 12)})`)
+    return result(done, true)
+  }
+  const cacheDir = resolve(ctx.cacheDir)
+  const inCache = (p: string) => {
+    if (!resolve(p).startsWith(cacheDir + '/')) throw new BuildError(`${p} is outside the cache directory ${cacheDir}, so the build container cannot see it (internal)`)
+    return p
+  }
+  const work = join(cacheDir, 'work', `addon-${key}-${process.pid}`)
+  rmSync(work, { recursive: true, force: true })
+  mkdirSync(work, { recursive: true })
+  const script = join(work, 'addon.sh')
+  writeFileSync(script, plan.script, { mode: 0o755 })
+  const build = join(work, 'src')
+  const stage = join(work, 'stage')
+  for (const f of ctx.sources) inCache(f.path)
+  const steps = addonSteps(plan, { baseOpt: inCache(join(ctx.base.stagingRoot, 'opt')), build, stage, sources: ctx.sources, where: ` in ${d.buildImage}` })
+  try {
+    for (const step of steps) {
+      const logFile = join(ctx.logDir, `${plan.artifact}-${step.log}.log`)
+      rmSync(logFile, { force: true })
+      const argv = dockerArgv(engine, 'run', '--rm', '--platform', d.platform, '--network', 'none', '--user', userSpec(), '-e', 'HOME=/tmp', '-v', `${cacheDir}:${cacheDir}`, '-w', work, '--entrypoint', 'bash', toolchainTag, script, ...step.argv)
+      const r = await run(argv, { logFile })
+      if (r.exitCode !== 0) {
+        log.fail(step.label, r.ms, `exit ${r.exitCode}`)
+        throw new BuildError(`${step.label} failed with exit ${r.exitCode}: ${lastLines(logFile, 2)}; full log: ${logFile}`, `Read the log; a missing library usually means a package is missing from recipes/ext/${plan.name}.yaml.`)
+      }
+      log.done(step.label, r.ms)
+    }
+    writeFileSync(join(stage, 'toolchain.json'), JSON.stringify(toolchain, null, 2) + '\n')
+    mkdirSync(join(cacheDir, 'addons'), { recursive: true })
+    rmSync(done, { recursive: true, force: true })
+    renameSync(stage, done)
+  } finally {
+    rmSync(work, { recursive: true, force: true })
+  }
+  return result(done, false)
+}
+
+/**
+ * What a compile with toolchain image `tag` hands the assembler: the image's libraries for the closure and the image's
+ * own strip (the host's binutils differ between machines, and so would the bytes).
+ */
+function resultIn(engine: Engine, d: DockerPlan, tag: string, cacheDir: string, toolchain: Record<string, string>, libDir: string) {
+  return (stagingRoot: string, cached: boolean): CompileResult => ({
+    stagingRoot,
+    toolchain,
+    libSearchDirs: [libDir],
+    strip: dockerArgv(engine, 'run', '--rm', '--platform', d.platform, '--network', 'none', '--user', userSpec(), '-v', `${cacheDir}:${cacheDir}`, '--entrypoint', 'strip', tag),
+    cached,
+  })
 }
 
 /** The base image must be present or pullable; a local one (made by a script) must have been made. */

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { BuildError } from '../errors.ts'
 import { seconds } from '../log.ts'
 import { COMPILE_STEPS } from '../plan/compile-script.ts'
+import { addonSteps } from '../plan/addon.ts'
 import type { AddonCompileContext, AddonPreflightContext, CompileContext, CompileResult, Executor, PreflightContext } from './types.ts'
 import { debianLibDirs, sysrootLibDirs } from '../host-libs.ts'
 import { privateBinfmt, type PrivateBinfmt } from './binfmt.ts'
@@ -125,16 +126,7 @@ export function hostExecutor(): Executor {
       writeFileSync(script, plan.script, { mode: 0o755 })
       const build = join(work, 'src')
       const stage = join(work, 'stage')
-      const phpTarball = ctx.sources.find((s) => s.spec.name === 'php')!.path
-      const pairs = plan.sources.map((spec) => `${spec.name}=${ctx.sources.find((s) => s.spec.name === spec.name)!.path}`)
-      const steps: Array<{ label: string; log: string; argv: string[] }> = [
-        { label: `prepare ${label0}`, log: 'prepare', argv: ['prepare', join(ctx.base.stagingRoot, 'opt'), build, phpTarball, ...pairs] },
-        ...plan.extensions.flatMap((e) => [
-          { label: `configure ${e.name} ${e.version} (php ${plan.base.php.version} ${plan.base.arch})`, log: `${e.name}-configure`, argv: ['configure', e.name, build] },
-          { label: `make ${e.name} ${e.version} (php ${plan.base.php.version} ${plan.base.arch})`, log: `${e.name}-make`, argv: ['make', e.name, build] },
-        ]),
-        { label: `install ${label0}`, log: 'install', argv: ['install', stage, build] },
-      ]
+      const steps = addonSteps(plan, { baseOpt: join(ctx.base.stagingRoot, 'opt'), build, stage, sources: ctx.sources, where: '' })
       try {
         for (const step of steps) {
           const logFile = join(ctx.logDir, `${plan.artifact}-${step.log}.log`)

@@ -43,8 +43,8 @@ export const EXECUTORS: Record<string, ExecutorEntry> = {
         { host: 'x86_64', arch: 'arm64', mode: 'emulated', needs: ['qemu-user-static and binfmt-support (binfmt_misc registration)'] },
         { host: 'arm64', arch: 'x86_64', mode: 'emulated', needs: ['qemu-user-static and binfmt-support (binfmt_misc registration)'] },
       ],
-      // Not yet: an add-on compile needs the base build's staging tree inside a second container stage.
-      addons: false,
+      // In `docker run` on the base's toolchain image plus the add-on's packages, with the base build's staging tree.
+      addons: true,
     },
     load: async () => (await import('./docker.ts')).dockerExecutor(),
   },

@@ -191,3 +191,38 @@ export function allAddonPackages(config: Config, manager: 'apt' | 'dnf'): { tool
   const target = Object.values(config.addons).flatMap((r) => [r.packages, ...(r.overrides ?? []).map((o) => o.set.packages)].flatMap((p) => p?.[manager] ?? []))
   return { tools: [...PHPIZE_TOOLS[manager]], target: uniqSorted(target) }
 }
+
+export interface AddonStep {
+  /** Progress line, e.g. `make apcu 5.1.24 (php 8.2.32 x86_64)`. */
+  label: string
+  /** Log file stem: <artifact>-<log>.log */
+  log: string
+  /** Arguments to the add-on script. */
+  argv: string[]
+}
+
+/**
+ * The add-on script's steps in order, with their arguments (the same for every executor; `where` names the build
+ * image in labels, e.g. " in debian"): prepare with the base's /opt, the PHP tarball and each source as name=path;
+ * configure and make per extension in load order; install into `stage`.
+ */
+export function addonSteps(
+  plan: AddonPlan,
+  paths: { baseOpt: string; build: string; stage: string; sources: Array<{ spec: { name: string }; path: string }>; where: string },
+): AddonStep[] {
+  const pathOf = (name: string) => {
+    const s = paths.sources.find((x) => x.spec.name === name)
+    if (!s) throw new Error(`source ${name} was not fetched (internal)`)
+    return s.path
+  }
+  const target = `php ${plan.base.php.version} ${plan.base.arch}${paths.where}`
+  const label0 = `${plan.name} add-on for ${target}`
+  return [
+    { label: `prepare ${label0}`, log: 'prepare', argv: ['prepare', paths.baseOpt, paths.build, pathOf('php'), ...plan.sources.map((s) => `${s.name}=${pathOf(s.name)}`)] },
+    ...plan.extensions.flatMap((e) => [
+      { label: `configure ${e.name} ${e.version} (${target})`, log: `${e.name}-configure`, argv: ['configure', e.name, paths.build] },
+      { label: `make ${e.name} ${e.version} (${target})`, log: `${e.name}-make`, argv: ['make', e.name, paths.build] },
+    ]),
+    { label: `install ${label0}`, log: 'install', argv: ['install', paths.stage, paths.build] },
+  ]
+}

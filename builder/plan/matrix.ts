@@ -3,6 +3,7 @@
 import semver from 'semver'
 import { ARCHS, type Config } from '../config/types.ts'
 import { DEFAULT_BUILD_IMAGE, plan } from './plan.ts'
+import { planAddon } from './addon.ts'
 import { isPreRelease } from '../schema/php-version.ts'
 
 export interface MatrixEntry {
@@ -13,6 +14,8 @@ export interface MatrixEntry {
   buildImage: string
   /** dist/<artifact>.zip and its .manifest.json */
   artifact: string
+  /** The add-on layers (recipes/ext) that build on this release, space-separated, built after the base in the same job. */
+  addons: string
 }
 
 export function buildMatrix(config: Config, opts: { minors?: string[]; archs?: string[] } = {}): { include: MatrixEntry[] } {
@@ -26,6 +29,14 @@ export function buildMatrix(config: Config, opts: { minors?: string[]; archs?: s
     for (const arch of ARCHS.filter((a) => !opts.archs || opts.archs.includes(a))) {
       // Each entry runs on a native runner of its arch; which executors exist there is not the matrix's concern.
       const p = plan(config, { php: minor, arch, executor: 'docker', buildImage: DEFAULT_BUILD_IMAGE }, { executors: [], hostArch: arch })
+      const addons = Object.keys(config.addons).sort().filter((name) => {
+        try {
+          planAddon(config, { php: p.php.version, arch, executor: 'docker', buildImage: DEFAULT_BUILD_IMAGE, addon: name }, { executors: [], hostArch: arch })
+          return true
+        } catch {
+          return false
+        }
+      })
       include.push({
         php: p.php.version,
         minor,
@@ -33,6 +44,7 @@ export function buildMatrix(config: Config, opts: { minors?: string[]; archs?: s
         runner: config.versions.archs[arch].ciRunner ?? 'ubuntu-24.04',
         buildImage: DEFAULT_BUILD_IMAGE,
         artifact: p.artifact,
+        addons: addons.join(' '),
       })
     }
   }

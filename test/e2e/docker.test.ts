@@ -1,7 +1,8 @@
 // The docker executor end to end, with a reduced extension set (a full compile is the host build's job in
 // test/setup): a layer compiled in a container from the offline Debian build image passes the smoke test and the
 // ABI gate; `npm run verify` reports equality and names the file a doctored zip changed; an unchanged rebuild is
-// quick; and the smoke test passes inside an unprivileged container. That a second build in a second fresh container
+// quick; an add-on (apcu) builds in the same image against it; and the smoke test passes inside an unprivileged
+// container. That a second build in a second fresh container
 // gives the same sha256 is test/matrix/docker-repro.test.ts (`npm run test:matrix`): a second compile does not fit
 // the CI budget. Needs a Docker engine: `.ci/run` starts one
 // with scripts/docker-engine.sh and builds the base image, and sets PHP_LAYER_REQUIRE_DOCKER=1 so a missing
@@ -91,6 +92,22 @@ if (!host) {
     t.equal(bad.code, 10, "exit 10")
     t.match(bad.stderr, /first differing file: php\/etc\/php\.ini \(content differs/)
     t.equal(bad.stderr.trim().split('\n').filter((l) => l.startsWith('error:')).length, 1, 'one error line')
+  })
+
+  t.test('an add-on builds in the same build image against that base build, and passes stacked on it', async (t) => {
+    if (!ra) return t.fail('no layer from build A')
+    const r = npmRun('build', [...args(join(dir, 'a')), '--addon', 'apcu'])
+    t.equal(r.code, 0, r.stderr.split('\n').slice(-5).join('\n'))
+    if (r.code !== 0) return
+    t.match(r.stderr, /compile php 8\.2\.32 x86_64 in debian: cached/, 'the base compile is reused')
+    t.match(r.stderr, /✓ make apcu [\d.]+ \(php 8\.2\.32 x86_64 in debian\)/, 'the add-on compiled in the container')
+    const j = JSON.parse(r.stdout) as { zip: string; smoke: { passed: boolean }; addon: { base: { artifact: string } }; maxGlibc: string }
+    t.equal(j.smoke?.passed, true, 'smoke-tested stacked on the docker base layer')
+    t.equal(j.addon.base.artifact, basename(ra.zip, '.zip'))
+    const m = JSON.parse(readFileSync(j.zip.replace(/\.zip$/, '.manifest.json'), 'utf8')) as { toolchain: Record<string, string> }
+    t.match(m.toolchain, { executor: 'docker', buildImage: BUILD_IMAGE })
+    const paths = (await readZip(j.zip)).map((e) => e.path).sort()
+    t.same(paths, ['php/addons/apcu.json', 'php/etc/conf.d/40-apcu.ini', 'php/extensions/apcu.so'])
   })
 
   t.test('the smoke test passes inside an unprivileged container, saying what fidelity it lost', async (t) => {

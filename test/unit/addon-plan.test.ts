@@ -76,7 +76,16 @@ t.test('one clear line for what cannot be planned', async (t) => {
   t.throws(() => planAddon(config, { ...req, addon: 'nosuch' }, env), { name: 'UsageError', message: /^--addon nosuch: no recipes\/ext\/nosuch\.yaml; accepted: apcu, ast, .*redis/ })
   t.throws(() => planAddon(config, { ...req, addon: 'curl' }, env), { name: 'UsageError', hint: /curl is a core extension: use --ext/ })
   t.throws(() => planAddon(config, { ...req, php: '8.6.0RC3', addon: 'apcu' }, env), { name: 'UsageError', message: /apcu does not build on PHP 8\.6\.0RC3 \(recipes\/ext\/apcu\.yaml php: ">=8\.1 <8\.5"\); accepted: --php 8\.2, 8\.3, 8\.4$/ })
-  t.throws(() => planAddon(config, { ...req, executor: 'docker', addon: 'apcu' }, env), { name: 'UsageError', message: /the docker executor does not build add-on layers yet; accepted: --executor host/ })
+  const noAddons = { ...env, executors: env.executors.map((e) => (e.name === 'docker' ? { ...e, addons: false } : e)) }
+  t.throws(() => planAddon(config, { ...req, executor: 'docker', addon: 'apcu' }, noAddons), { name: 'UsageError', message: /the docker executor does not build add-on layers yet; accepted: --executor host/ })
+})
+
+t.test('the docker executor plans add-ons on its build image: the base\'s packages plus the add-on\'s, for its package manager', async (t) => {
+  const a = planAddon(config, { ...req, executor: 'docker', buildImage: 'al2023', addon: 'intl' }, env)
+  t.equal(a.base.docker?.packageManager, 'dnf')
+  t.same(a.packages.dnf, ['autoconf', 'gcc-c++', 'libicu-devel'])
+  t.notOk(a.base.docker?.packages.includes('libicu-devel'), 'ICU is the add-on\'s, not the base build\'s')
+  t.match(a.script, /configure:intl\)/)
 })
 
 t.test('setup installs what every recipe needs', async (t) => {

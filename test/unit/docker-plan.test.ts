@@ -97,7 +97,14 @@ t.test('the CI matrix: newest release of every minor × arch, with the native ru
     t.equal(e.runner, e.arch === 'arm64' ? 'ubuntu-24.04-arm' : 'ubuntu-24.04')
     t.equal(e.buildImage, 'al2023')
     t.match(e.artifact, new RegExp(`-${e.php.replaceAll('.', '\\.')}-${e.arch}$`))
+    // The add-ons whose PHP range takes this release are built (and published) with it; intl above all, since the
+    // base layer has none.
+    const addons = e.addons.split(' ')
+    t.ok(addons.includes('intl'), `${e.php}: intl among ${e.addons}`)
+    for (const a of addons) t.ok(v.php[e.minor] && a in config.addons, `${a} is a recipes/ext add-on`)
   }
+  const notOn85 = Object.entries(config.addons).filter(([, r]) => !semver.satisfies('8.5.0', r.php)).map(([n]) => n)
+  for (const e of m.include.filter((x) => semver.gte(x.php, '8.5.0'))) for (const n of notOn85) t.notOk(e.addons.split(' ').includes(n), `${n} not built on ${e.php}`)
   t.same(buildMatrix(config, { minors: ['8.2'], archs: ['arm64'] }).include.map((e) => `${e.minor} ${e.arch}`), ['8.2 arm64'])
   t.ok(m.include.every((e, i, a) => i === 0 || semver.gte(e.php, a[i - 1]!.php)), 'ordered by version')
 })
