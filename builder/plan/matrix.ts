@@ -4,6 +4,7 @@ import semver from 'semver'
 import { ARCHS, type Config } from '../config/types.ts'
 import { DEFAULT_BUILD_IMAGE, plan } from './plan.ts'
 import { planAddon } from './addon.ts'
+import { UsageError } from '../errors.ts'
 import { isPreRelease } from '../schema/php-version.ts'
 
 export interface MatrixEntry {
@@ -33,8 +34,10 @@ export function buildMatrix(config: Config, opts: { minors?: string[]; archs?: s
         try {
           planAddon(config, { php: p.php.version, arch, executor: 'docker', buildImage: DEFAULT_BUILD_IMAGE, addon: name }, { executors: [], hostArch: arch })
           return true
-        } catch {
-          return false
+        } catch (e) {
+          // Only "does not build on this release" (a PHP range, a base requirement) leaves one out; anything else is a bug.
+          if (e instanceof UsageError) return false
+          throw e
         }
       })
       include.push({
