@@ -101,7 +101,7 @@ export interface BuildPlan {
   expectedModules: string[]
   configureFlags: string[]
   configureEnv: Record<string, string>
-  /** Body of a header force-included into every compile (symbol version pins), or '' for none. */
+  /** Body of a header force-included into every compile (glibc symbol version pins, sharedCore exports), or '' for none. */
   compatHeader: string
   /** php and php-cgi link against libphp.so (lib/ in the layer) instead of each carrying the core. */
   sharedCore: boolean
@@ -175,11 +175,12 @@ export function plan(config: Config, req: BuildRequest, env: PlanEnvironment): B
       ]
     : []
   const sharedCore = recipe.sharedCore !== undefined
-  const exports = sharedCore && recipe.sharedCore!.export.length
+  const exported = recipe.sharedCore?.export ?? []
+  const exports = exported.length
     ? [
         '/* Generated from recipes/php.yaml sharedCore.export: functions the programs call that PHP leaves hidden. */',
         '#ifndef __ASSEMBLER__',
-        ...recipe.sharedCore!.export.map((d) => `#ifdef __cplusplus\nextern "C"\n#endif\n__attribute__((visibility("default"))) ${d};`),
+        ...exported.map((d) => `#ifdef __cplusplus\nextern "C"\n#endif\n__attribute__((visibility("default"))) ${d};`),
         '#endif',
       ]
     : []
