@@ -1,7 +1,7 @@
 // Add-on staging tree → add-on layer zip + manifests. The layer holds only what its base layer lacks: the
 // extensions (php/extensions), the conf.d file that loads each, the libraries neither the base image nor the base
 // layer ships (lib/), and its manifest (php/addons/<name>.json). Lambda merges it with the base layer under /opt.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { MANIFEST_SCHEMA_VERSION, type LayerManifest, type ZipManifest } from '../artifact/manifest.ts'
 import { AssembleError } from '../errors.ts'
@@ -44,9 +44,24 @@ export async function assembleAddon(input: AssembleAddonInput): Promise<Assemble
       chmodSync(join(extDir, `${e.name}.so`), 0o755)
       writeFileSync(join(confd, e.iniFile), [`; ${plan.layerName}: ${e.name} ${e.version}. Loaded because this layer is attached; detach it to remove.`, ...e.iniLines, ''].join('\n'))
     }
-    await stripAll(input, tree, ['php/extensions'])
+    // Libraries built from recipes/lib ship as they were built (lib/libX.so.N): roots of the closure like the
+    // extensions, so what they need is bundled too, and they satisfy the extensions' own needs.
+    const ownLibs: string[] = []
+    if (plan.libraries.length) {
+      const src = join(input.stagingRoot, 'lib')
+      const names = existsSync(src) ? readdirSync(src).sort() : []
+      if (!names.length) throw new AssembleError(`the add-on staging tree has no lib/ (${src}), though it builds ${plan.libraries.map((l) => l.name).join(', ')}`, 'Check the add-on install log.')
+      mkdirSync(join(tree, 'lib'), { recursive: true })
+      for (const n of names) {
+        copyFileSync(join(src, n), join(tree, 'lib', n))
+        chmodSync(join(tree, 'lib', n), 0o644)
+        ownLibs.push(n)
+      }
+    }
+    const elfDirs = ['php/extensions', 'lib']
+    await stripAll(input, tree, elfDirs)
     const closure = resolveClosure({
-      roots: elfFiles(tree, ['php/extensions']),
+      roots: elfFiles(tree, elfDirs),
       searchDirs: input.libSearchDirs,
       baseLibraries: bp.baseLibraries,
       notOnLambdaHost: bp.notOnLambdaHost,
@@ -54,7 +69,7 @@ export async function assembleAddon(input: AssembleAddonInput): Promise<Assemble
       providedByLayers: base.libraries,
     })
     await bundleLibraries(input, tree, closure.bundle)
-    const abi = gateElfFiles(tree, ['php/extensions', 'lib'], bp)
+    const abi = gateElfFiles(tree, elfDirs, bp)
 
     const manifest: LayerManifest = {
       schema: MANIFEST_SCHEMA_VERSION,
@@ -67,7 +82,7 @@ export async function assembleAddon(input: AssembleAddonInput): Promise<Assemble
       buildId: '',
       modules: plan.expectedModules,
       extensions: plan.extensions.map((e) => ({ name: e.name, module: e.module, shared: true, enabled: true, zend: e.zend, probe: e.probe })),
-      libraries: closure.bundle.map((l) => l.name),
+      libraries: [...ownLibs, ...closure.bundle.map((l) => l.name)].sort(),
       sources: input.sources.map(({ origin: _where, ...s }) => s),
       configureFlags: plan.extensions.flatMap((e) => e.configureFlags),
       maxGlibc: abi.maxGlibc,

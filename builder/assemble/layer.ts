@@ -170,8 +170,10 @@ export async function bundleLibraries(input: Pick<AssembleInput, 'run' | 'strip'
   if (!libs.length) return
   mkdirSync(join(tree, 'lib'), { recursive: true })
   for (const lib of libs) copyFileSync(lib.source, join(tree, 'lib', lib.name))
-  await stripAll(input, tree, ['lib'])
-  for (const f of readdirSync(join(tree, 'lib'))) chmodSync(join(tree, 'lib', f), 0o644)
+  // Only the copies: what lib/ held before (libphp.so, an add-on's run-time files) is stripped already.
+  const copied = libs.map((l) => join(tree, 'lib', l.name))
+  await stripFiles(input, copied)
+  for (const f of copied) chmodSync(f, 0o644)
 }
 
 /** Every ELF file under `dirs` is for the target's machine and stripped; returns the ABI gate's verdict. */
@@ -180,12 +182,20 @@ export function gateElfFiles(tree: string, dirs: string[], plan: Pick<BuildPlan,
   for (const [path, info] of all) {
     if (info.machine !== plan.archInfo.elfMachine) throw new AssembleError(`${path} is for ELF machine ${info.machine}, expected ${plan.archInfo.elfMachine} (${plan.arch})`)
     if (info.hasSymtab || info.hasDebugInfo) throw new AssembleError(`${path} is not stripped`, 'Check the strip tool for this architecture.')
+    // A search path into the build machine would be looked up on every load on Lambda (and could find other files).
+    const foreign = info.runpath?.split(':').filter((d) => !d.startsWith('$ORIGIN') && !d.startsWith('/opt/'))
+    if (foreign?.length) {
+      throw new AssembleError(`${path} has RUNPATH ${info.runpath}, which points outside the layer (${foreign.join(', ')})`, 'Build it with --disable-rpath or remove the path (patchelf --remove-rpath) before installing it.')
+    }
   }
   return checkAbi(all, plan.base.glibc)
 }
 
 export async function stripAll(input: Pick<AssembleInput, 'run' | 'strip'>, tree: string, dirs: string[]): Promise<void> {
-  const files = [...elfFiles(tree, dirs).keys()].map((p) => join(tree, p))
+  await stripFiles(input, [...elfFiles(tree, dirs).keys()].map((p) => join(tree, p)))
+}
+
+async function stripFiles(input: Pick<AssembleInput, 'run' | 'strip'>, files: string[]): Promise<void> {
   if (!files.length) return
   // --strip-unneeded keeps the dynamic symbols shared objects and extensions are loaded through.
   const r = await input.run([...input.strip, '--strip-unneeded', '--remove-section=.comment', '--remove-section=.note', ...files])

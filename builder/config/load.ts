@@ -4,10 +4,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import semver from 'semver'
 import { ConfigError } from '../errors.ts'
-import { ARCHS, type AddonRecipe, type Config, type PhpRecipe, type VersionsFile } from './types.ts'
+import { ARCHS, type AddonRecipe, type Config, type LibRecipe, type PhpRecipe, type VersionsFile } from './types.ts'
 import { parseAndValidate } from '../schema/validate.ts'
 import { compareDesc } from '../schema/php-version.ts'
-import { AddonRecipeSchema, phpRecipeSchema, versionsSchema } from './schema.ts'
+import { AddonRecipeSchema, LibRecipeSchema, phpRecipeSchema, versionsSchema } from './schema.ts'
 
 export interface LoadOptions {
   root: string
@@ -49,13 +49,31 @@ export function loadConfig(opts: LoadOptions): Config {
     }),
   ) as Config['baseLibraries']
 
-  const addons = loadAddons(root, join(recipesDir, 'ext'), php, error)
+  const libs = loadLibs(root, join(recipesDir, 'lib'), error)
+  const addons = loadAddons(root, join(recipesDir, 'ext'), php, libs, error)
 
-  return { versions, php, addons, baseLibraries, files: { versions: vName, php: pName } }
+  return { versions, php, addons, libs, baseLibraries, files: { versions: vName, php: pName } }
 }
 
 /** recipes/ext/<name>.yaml, each validated; the file name is the extension's name. */
-function loadAddons(root: string, dir: string, php: PhpRecipe, error: (message: string, hint: string) => ConfigError): Record<string, AddonRecipe> {
+/** recipes/lib/<name>.yaml, each validated; the file name is the library's name. */
+function loadLibs(root: string, dir: string, error: (message: string, hint: string) => ConfigError): Record<string, LibRecipe> {
+  if (!existsSync(dir)) return {}
+  const out: Record<string, LibRecipe> = {}
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml')).sort()) {
+    const rel = relative(root, join(dir, f)) || join(dir, f)
+    const name = f.slice(0, -'.yaml'.length)
+    if (!/^[a-z][a-z0-9_-]*$/.test(name)) throw new ConfigError(`${rel}: "${name}" is not a library name; accepted: lowercase letters, digits, _ and - (the file is named after the library)`)
+    const recipe: LibRecipe = parseAndValidate(read(join(dir, f), root), LibRecipeSchema, { file: rel, error })
+    if (recipe.source.repack && !recipe.source.debian) {
+      throw new ConfigError(`${rel}: source.repack needs source.debian (the package whose orig tarball is the repack); accepted: repack with debian: { package, origFile }`)
+    }
+    out[name] = recipe
+  }
+  return out
+}
+
+function loadAddons(root: string, dir: string, php: PhpRecipe, libs: Record<string, LibRecipe>, error: (message: string, hint: string) => ConfigError): Record<string, AddonRecipe> {
   if (!existsSync(dir)) return {}
   const out: Record<string, AddonRecipe> = {}
   const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()
@@ -66,6 +84,9 @@ function loadAddons(root: string, dir: string, php: PhpRecipe, error: (message: 
     if (php.extensions[name]) throw new ConfigError(`${rel}: ${name} is already a core extension in recipes/php.yaml; accepted: a name recipes/php.yaml does not have`)
     const recipe: AddonRecipe = parseAndValidate(read(join(dir, f), root), AddonRecipeSchema, { file: rel, error })
     if (semver.validRange(recipe.php) === null) throw new ConfigError(`${rel}: php is "${recipe.php}"; accepted: a semver range like ">=8.1 <8.6"`)
+    if ('pecl' in recipe.source && recipe.source.repack && !recipe.source.debian) {
+      throw new ConfigError(`${rel}: source.repack needs source.debian (the package whose orig tarball is the repack); accepted: repack with debian: { package, origFile }`)
+    }
     for (const [i, o] of (recipe.overrides ?? []).entries()) {
       if (o.when.php !== undefined && semver.validRange(o.when.php) === null) throw new ConfigError(`${rel}: overrides[${i}].when.php is "${o.when.php}"; accepted: a semver range like ">=8.4"`)
     }
@@ -75,6 +96,10 @@ function loadAddons(root: string, dir: string, php: PhpRecipe, error: (message: 
   for (const [name, r] of Object.entries(out)) {
     for (const req of r.requires ?? []) {
       if (!out[req]) throw new ConfigError(`recipes/ext/${name}.yaml: requires names unknown extension "${req}"; accepted: ${known}`)
+    }
+    for (const lib of r.libraries ?? []) {
+      if (!libs[lib]) throw new ConfigError(`recipes/ext/${name}.yaml: libraries names "${lib}", which has no recipes/lib/${lib}.yaml; accepted: ${Object.keys(libs).sort().join(', ') || '(no library recipes)'}`)
+      if (out[lib]) throw new ConfigError(`recipes/lib/${lib}.yaml: "${lib}" is also an extension in recipes/ext; accepted: a library name no extension has`)
     }
     for (const req of r.baseRequires ?? []) {
       if (!php.extensions[req]) throw new ConfigError(`recipes/ext/${name}.yaml: baseRequires names "${req}", which is not in recipes/php.yaml; accepted: ${Object.keys(php.extensions).sort().join(', ')}`)

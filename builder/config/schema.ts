@@ -259,6 +259,14 @@ export const AddonSourceSchema = Type.Union([
        * served them).
        */
       debian: Type.Optional(Type.Object({ package: NonEmpty, origFile: NonEmpty }, closed)),
+      /**
+       * Debian's orig tarball is a repack, not the PECL file (php-mongodb bundles several releases in one .tar.xz):
+       * `sha256` then pins Debian's bytes, the build takes the release from `dir` inside it, and `url` (the PECL
+       * release, whose own sha256 could not be read where the pin was made) is recorded but not fetched.
+       */
+      repack: Type.Optional(
+        Type.Object({ dir: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'a directory name like mongodb-1.15.0' }) }, closed),
+      ),
       /** Where the pin came from and what was checked (free text, for reviewers). */
       provenance: Type.Optional(NonEmpty),
     },
@@ -299,11 +307,43 @@ export const AddonRecipeSchema = Type.Object(
     probeServices: Type.Optional(Type.Array(stringEnum(['redis-server'] as const))),
     /** For development only (pcov, xdebug): the layer description says so. */
     devOnly: Type.Optional(Type.Boolean()),
+    /**
+     * recipes/lib libraries built from source before the extension, in this order, into a private prefix the
+     * extension's configure flags name as {deps}; their shared objects ship in the add-on's lib/.
+     */
+    libraries: Type.Optional(StringList),
     overrides: Type.Optional(Type.Array(Type.Object({ when: WhenSchema, set: AddonFieldsSchema }, closed))),
   },
   closed,
 )
 
+// recipes/lib/<name>.yaml: a library built from source for add-on extensions, where the distribution's build does not
+// fit a layer (needs a newer glibc than the base's, or drags in what PHP never uses).
+export const LibRecipeSchema = Type.Object(
+  {
+    description: Type.String({ minLength: 1, maxLength: 160 }),
+    version: Type.String({ pattern: '^\\d+(\\.\\d+)*([-.+~][0-9A-Za-z.]+)?$', description: 'a release version like 7.1.1-43' }),
+    source: Type.Object(
+      {
+        /** The upstream release. */
+        url: httpsUrl,
+        sha256: Sha256Hex,
+        debian: Type.Optional(Type.Object({ package: NonEmpty, origFile: NonEmpty }, closed)),
+        /** Debian's orig tarball is a repack (e.g. +dfsg): `sha256` pins Debian's bytes, fetched from Debian only. */
+        repack: Type.Optional(Type.Boolean()),
+        provenance: Type.Optional(NonEmpty),
+      },
+      closed,
+    ),
+    /** Packages its configure finds (headers of the libraries it links), per package manager. */
+    packages: Type.Optional(PackageSetSchema),
+    /** Flags for its autoconf configure, after --prefix (and --host in cross builds). */
+    configure: Type.Array(Type.String({ pattern: '^--[a-z]', description: 'a configure flag like --without-x' })),
+  },
+  closed,
+)
+
+export type LibRecipe = Static<typeof LibRecipeSchema>
 export type AddonSource = Static<typeof AddonSourceSchema>
 export type AddonRecipe = Static<typeof AddonRecipeSchema>
 export type AddonFields = Static<typeof AddonFieldsSchema>

@@ -33,6 +33,13 @@ export interface PlannedAddonExtension {
   devOnly: boolean
 }
 
+export interface PlannedLibrary {
+  name: string
+  version: string
+  sourceFile: string
+  configureFlags: string[]
+}
+
 export interface AddonPlan {
   /** The base layer build this add-on is compiled against (and smoke-tested on). */
   base: BuildPlan
@@ -44,7 +51,9 @@ export interface AddonPlan {
   artifact: string
   /** Load order: what an extension requires comes before it. */
   extensions: PlannedAddonExtension[]
-  /** PECL tarballs (the PHP tarball comes from the base plan). */
+  /** recipes/lib libraries built from source first, in build order; their shared objects ship in lib/. */
+  libraries: PlannedLibrary[]
+  /** PECL tarballs and library sources (the PHP tarball comes from the base plan). */
   sources: SourceSpec[]
   /** What the machine needs beyond the base build's packages (autoconf for phpize, the extensions' -dev packages). */
   packages: { apt: string[]; dnf: string[] }
@@ -62,6 +71,8 @@ const sortCi = (a: string, b: string) => a.toLowerCase().localeCompare(b.toLower
 
 /** Tools phpize needs on the build machine, per package manager. */
 const PHPIZE_TOOLS = { apt: ['autoconf'], dnf: ['autoconf'] }
+/** And for libraries built from source: patchelf takes the build prefix out of their RUNPATH. */
+const LIB_TOOLS = { apt: ['patchelf'], dnf: ['patchelf'] }
 
 export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironment): AddonPlan {
   const known = Object.keys(config.addons).sort()
@@ -116,6 +127,15 @@ export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironmen
   const fill = (v: string) => (sysrootDir ? v.replaceAll('{sysroot}', sysrootDir) : v)
   const phpSource = base.sources.find((s) => s.name === 'php')!
   const sources: SourceSpec[] = []
+  // recipes/lib libraries the extensions need, each once, in the order first named; built before any extension.
+  const libNames = [...new Set(order.flatMap(({ recipe: r }) => r.libraries ?? []))]
+  const libraries: PlannedLibrary[] = libNames.map((name) => {
+    const l = config.libs[name]!
+    const file = l.source.repack ? l.source.debian!.origFile : l.source.url.split('/').pop()!
+    // A repack is other bytes than the upstream file: only Debian is asked for it.
+    sources.push({ name, version: l.version, file, sha256: l.source.sha256, urls: l.source.repack ? [] : [l.source.url], ...(l.source.debian ? { debian: l.source.debian } : {}) })
+    return { name, version: l.version, sourceFile: file, configureFlags: l.configure.map(fill) }
+  })
   const extensions: PlannedAddonExtension[] = order.map(({ name, recipe: r, depth }) => {
     const set = (r.overrides ?? []).filter((o) => matches(o.when, target)).map((o) => o.set)
     const configureFlags = (set.map((s) => s.configure).filter((c) => c !== undefined).pop() ?? r.configure ?? []).map(fill)
@@ -123,9 +143,15 @@ export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironmen
     let extVersion = version
     if ('pecl' in r.source) {
       const s = r.source
-      sourceFile = s.url.split('/').pop()!
       extVersion = s.version
-      sources.push({ name, version: s.version, file: sourceFile, sha256: s.sha256, urls: [s.url], ...(s.debian ? { debian: s.debian } : {}) })
+      if (s.repack) {
+        // Debian's bytes, from Debian only (the PECL file is another file).
+        sourceFile = s.debian!.origFile
+        sources.push({ name, version: s.version, file: sourceFile, sha256: s.sha256, urls: [], debian: s.debian! })
+      } else {
+        sourceFile = s.url.split('/').pop()!
+        sources.push({ name, version: s.version, file: sourceFile, sha256: s.sha256, urls: [s.url], ...(s.debian ? { debian: s.debian } : {}) })
+      }
     }
     const zend = r.zend === true
     return {
@@ -147,12 +173,13 @@ export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironmen
     const set = (r.overrides ?? []).filter((o) => matches(o.when, target)).map((o) => o.set)
     return set.map((s) => s.packages).filter((p) => p !== undefined).pop() ?? r.packages ?? {}
   })
+  for (const name of libNames) packageSets.push(config.libs[name]!.packages ?? {})
   const extApt = packageSets.flatMap((p) => p.apt ?? [])
   const debianArch = base.archInfo.debianArch
   const sysroot = base.sysroot ? { dir: base.sysroot.dir, packages: uniqSorted(extApt.map((n) => `${n}:${debianArch}`)) } : undefined
   const packages = {
-    apt: uniqSorted([...PHPIZE_TOOLS.apt, ...(sysroot ? [] : base.cross ? extApt.map((n) => `${n}:${debianArch}`) : extApt)]),
-    dnf: uniqSorted([...PHPIZE_TOOLS.dnf, ...packageSets.flatMap((p) => p.dnf ?? [])]),
+    apt: uniqSorted([...PHPIZE_TOOLS.apt, ...(libNames.length ? LIB_TOOLS.apt : []), ...(sysroot ? [] : base.cross ? extApt.map((n) => `${n}:${debianArch}`) : extApt)]),
+    dnf: uniqSorted([...PHPIZE_TOOLS.dnf, ...(libNames.length ? LIB_TOOLS.dnf : []), ...packageSets.flatMap((p) => p.dnf ?? [])]),
   }
 
   const crossHost = base.configureFlags.find((f) => f.startsWith('--host='))
@@ -161,7 +188,13 @@ export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironmen
     configureEnv: base.configureEnv,
     compatHeader: base.compatHeader,
     ...(crossHost ? { hostFlag: crossHost } : {}),
-    extensions: extensions.map((e) => ({ name: e.name, bundledDir: 'bundled' in e.source ? e.source.bundled : undefined, configureFlags: e.configureFlags })),
+    extensions: extensions.map((e) => ({
+      name: e.name,
+      bundledDir: 'bundled' in e.source ? e.source.bundled : undefined,
+      ...('pecl' in e.source && e.source.repack ? { sourceDir: e.source.repack.dir } : {}),
+      configureFlags: e.configureFlags,
+    })),
+    libraries: libraries.map((l) => ({ name: l.name, configureFlags: l.configureFlags })),
   })
   const layerName = addonLayerName(config.versions.layer, base.php.minor, base.arch, version, req.addon)
   const addonKey = createHash('sha256')
@@ -174,6 +207,7 @@ export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironmen
     layerName,
     artifact: `${layerName}-${version}-${base.arch}`,
     extensions,
+    libraries,
     sources,
     packages,
     ...(sysroot ? { sysroot } : {}),
@@ -189,7 +223,8 @@ export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironmen
  */
 export function allAddonPackages(config: Config, manager: 'apt' | 'dnf'): { tools: string[]; target: string[] } {
   const target = Object.values(config.addons).flatMap((r) => [r.packages, ...(r.overrides ?? []).map((o) => o.set.packages)].flatMap((p) => p?.[manager] ?? []))
-  return { tools: [...PHPIZE_TOOLS[manager]], target: uniqSorted(target) }
+  const libs = Object.values(config.libs).flatMap((l) => l.packages?.[manager] ?? [])
+  return { tools: [...PHPIZE_TOOLS[manager], ...(Object.keys(config.libs).length ? LIB_TOOLS[manager] : [])], target: uniqSorted([...target, ...libs]) }
 }
 
 export interface AddonStep {
@@ -219,6 +254,10 @@ export function addonSteps(
   const label0 = `${plan.name} add-on for ${target}`
   return [
     { label: `prepare ${label0}`, log: 'prepare', argv: ['prepare', paths.baseOpt, paths.build, pathOf('php'), ...plan.sources.map((s) => `${s.name}=${pathOf(s.name)}`)] },
+    ...plan.libraries.flatMap((l) => [
+      { label: `configure library ${l.name} ${l.version} (${target})`, log: `lib-${l.name}-configure`, argv: ['lib-configure', l.name, paths.build] },
+      { label: `make library ${l.name} ${l.version} (${target})`, log: `lib-${l.name}-make`, argv: ['lib-make', l.name, paths.build] },
+    ]),
     ...plan.extensions.flatMap((e) => [
       { label: `configure ${e.name} ${e.version} (${target})`, log: `${e.name}-configure`, argv: ['configure', e.name, paths.build] },
       { label: `make ${e.name} ${e.version} (${target})`, log: `${e.name}-make`, argv: ['make', e.name, paths.build] },

@@ -1,7 +1,8 @@
 import t from 'tap'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { checkAbi } from '../../builder/assemble/abi.ts'
+import { gateElfFiles } from '../../builder/assemble/layer.ts'
 import { compareVersions, isElf, maxGlibc, readElf } from '../../builder/artifact/elf.ts'
 import { AssembleError } from '../../builder/errors.ts'
 import { cc, scratch } from '../support/cc.ts'
@@ -54,4 +55,20 @@ t.test('version comparison is numeric', async (t) => {
   t.ok(compareVersions('2.2.5', '2.17') < 0)
   t.ok(compareVersions('2.34', '2.35') < 0)
   t.equal(compareVersions('2.34', '2.34.0'), 0)
+})
+
+t.test('the ELF gate refuses a RUNPATH into the build machine, and takes $ORIGIN and /opt', async (t) => {
+  const tree = join(dir, 'runpath-tree')
+  mkdirSync(join(tree, 'php/extensions'), { recursive: true })
+  const lib = 'int answer(void) { return 42; }\n'
+  const plan = { arch: 'x86_64', archInfo: { elfMachine: 62 }, base: { glibc: '2.34' } } as unknown as Parameters<typeof gateElfFiles>[2]
+  const build = (name: string, runpath: string) => {
+    const so = cc(dir, name, lib, ['-shared', '-fPIC', '-s', `-Wl,-rpath,${runpath}`, '-Wl,--enable-new-dtags'])
+    copyFileSync(so, join(tree, 'php/extensions', `${name}.so`))
+  }
+  build('origin', '$ORIGIN/../lib')
+  build('opt', '/opt/lib')
+  t.doesNotThrow(() => gateElfFiles(tree, ['php/extensions'], plan))
+  build('leaky', '/work/build/deps/lib')
+  t.throws(() => gateElfFiles(tree, ['php/extensions'], plan), { name: 'AssembleError', message: /php\/extensions\/leaky\.so has RUNPATH \/work\/build\/deps\/lib, which points outside the layer/ })
 })

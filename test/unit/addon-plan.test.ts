@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../../builder/config/load.ts'
 import { EXECUTOR_CAPABILITIES } from '../../builder/executors/index.ts'
-import { allAddonPackages, planAddon } from '../../builder/plan/addon.ts'
+import { addonSteps, allAddonPackages, planAddon } from '../../builder/plan/addon.ts'
 import { plan } from '../../builder/plan/plan.ts'
 import { projectRoot } from '../support/cli.ts'
 
@@ -25,6 +25,17 @@ t.test('every recipe in recipes/ext plans for PHP 8.2 on both architectures, wit
       t.ok(a.extensions.at(-1)!.probe.code.length > 20, `${name}: a probe that does something`)
       for (const s of a.sources) {
         t.match(s.sha256, /^[0-9a-f]{64}$/)
+        const lib = config.libs[s.name]
+        if (lib) {
+          t.same(s.urls, lib.source.repack ? [] : [lib.source.url], `${name}: library ${s.name} from ${lib.source.repack ? 'Debian only (a repack)' : 'upstream first'}`)
+          continue
+        }
+        const recipe = config.addons[s.name]!.source
+        if ('pecl' in recipe && recipe.repack) {
+          // A Debian repack is other bytes than the PECL file: only Debian is asked for it.
+          t.same([s.urls, s.file], [[], recipe.debian!.origFile], `${name}: a repack comes from Debian only`)
+          continue
+        }
         t.match(s.urls[0], /^https:\/\/pecl\.php\.net\/get\/[\w-]+-[\d.]+\.tgz$/, `${name}: upstream is the PECL release`)
         t.match(s.debian?.origFile, /^php-[\w-]+_[\d.]+\.orig\.tar\.(gz|xz)$/, `${name}: and Debian serves the same bytes offline`)
       }
@@ -88,9 +99,42 @@ t.test('the docker executor plans add-ons on its build image: the base\'s packag
   t.match(a.script, /configure:intl\)/)
 })
 
+t.test('imagick: ImageMagick from recipes/lib is built first into a private prefix, and ships in the add-on', async (t) => {
+  const a = planAddon(config, { ...req, addon: 'imagick' }, env)
+  t.same(a.libraries.map((l) => [l.name, l.version]), [['imagemagick', '7.1.1-43']])
+  // Debian's +dfsg1 repack: pinned as Debian serves it, from Debian only.
+  t.same(a.sources.map((s) => [s.name, s.file, s.urls.length]), [['imagemagick', 'imagemagick_7.1.1.43+dfsg1.orig.tar.xz', 0], ['imagick', 'imagick-3.8.0.tgz', 1]])
+  t.ok(a.packages.apt.includes('patchelf') && a.packages.apt.includes('libtiff-dev'), a.packages.apt.join(' '))
+  const steps = addonSteps(a, { baseOpt: '/b', build: '/w', stage: '/s', sources: [...a.sources, a.base.sources[0]!].map((spec) => ({ spec, path: `/src/${spec.file}` })), where: '' })
+  t.same(steps.map((s) => s.argv[0]), ['prepare', 'lib-configure', 'lib-make', 'configure', 'make', 'install'])
+  t.match(a.script, /lib-configure:imagemagick\)\n\s+cd "\$build\/imagemagick"\n\s+\.\/configure --prefix="\$build\/deps"/)
+  t.match(a.script, /--without-modules/)
+  // {deps} stays for the shell; the extension loses the RUNPATH its configure adds; libX.so.N files are collected.
+  t.match(a.script, /\n\s+'?--with-imagick='?"\$build\/deps" \\\n/)
+  t.match(a.script, /patchelf --remove-rpath "\$dest\/php\/extensions\/imagick\.so"/)
+  t.match(a.script, /lib\*\.so\.\*; do if \[\[ \$f =~ \\\.so\\\.\[0-9\]\+\$ \]\]; then cp -L "\$f" "\$dest\/lib\/"/)
+  // Cross: the library's -dev packages go to the sysroot like the extension's, and its configure gets --host.
+  const cross = planAddon(config, { ...req, arch: 'arm64', addon: 'imagick' }, env)
+  t.ok(cross.sysroot!.packages.includes('libtiff-dev:arm64'))
+  t.match(cross.script, /\.\/configure --prefix="\$build\/deps" \\\n\s+'?--host=aarch64-linux-gnu'? \\/)
+  // Without libraries the script has none of it.
+  const apcu = planAddon(config, { ...req, addon: 'apcu' }, env)
+  t.same(apcu.libraries, [])
+  t.notMatch(apcu.script, /patchelf|lib-configure/)
+  t.notOk(apcu.packages.apt.includes('patchelf'))
+})
+
+t.test('mongodb: Debian\'s repack of four releases is pinned as it is, and the build takes mongodb-1.15.0 from it', async (t) => {
+  const a = planAddon(config, { ...req, addon: 'mongodb' }, env)
+  t.same(a.sources.map((s) => [s.file, s.urls, s.debian?.package]), [['php-mongodb_1.15.0+1.11.1+1.9.2+1.7.5.orig.tar.xz', [], 'php-mongodb']])
+  t.match(a.script, /mongodb\) top="\$build\/\$name\/"'?mongodb-1\.15\.0'?; \[ -d "\$top" \] \|\| top= ;;/)
+  t.match(a.script, /--with-mongodb-icu=no/)
+  t.throws(() => planAddon(config, { ...req, php: '8.4.27', addon: 'mongodb' }, env), { name: 'UsageError', message: /mongodb does not build on PHP 8\.4\.27 .*accepted: --php 8\.2$/ })
+})
+
 t.test('setup installs what every recipe needs', async (t) => {
   const apt = allAddonPackages(config, 'apt')
-  t.same(apt.tools, ['autoconf'])
+  t.same(apt.tools, ['autoconf', 'patchelf'], 'phpize, and patchelf for recipes/lib libraries')
   t.ok(['libzstd-dev', 'libjpeg-dev', 'libwebp-dev', 'libyaml-dev', 'uuid-dev'].every((p) => apt.target.includes(p)), apt.target.join(' '))
   t.ok(allAddonPackages(config, 'dnf').target.includes('libwebp-devel'))
 })
@@ -107,6 +151,8 @@ t.test('recipes/ext mistakes are configuration errors naming the file', async (t
   t.throws(bad('y.yaml', `description: y\nsource: { bundled: ext/y }\nphp: "eight"\n${probe}`), { name: 'ConfigError', message: /y\.yaml: php is "eight"; accepted: a semver range/ })
   t.throws(bad('curl.yaml', `description: c\nsource: { bundled: ext/curl }\nphp: ">=8.1"\n${probe}`), { name: 'ConfigError', message: /curl is already a core extension in recipes\/php\.yaml/ })
   t.throws(bad('z.yaml', `description: z\nsource: { pecl: z, version: 1.0.0, url: "http://x/z.tgz", sha256: abc }\nphp: ">=8.1"\n${probe}`), { name: 'ConfigError', message: /z\.yaml/ })
+  t.throws(bad('l.yaml', `description: l\nsource: { bundled: ext/l }\nphp: ">=8.1"\nlibraries: [nosuch]\n${probe}`), { name: 'ConfigError', message: /recipes\/ext\/l\.yaml: libraries names "nosuch", which has no recipes\/lib\/nosuch\.yaml; accepted: imagemagick/ })
+  t.throws(bad('r.yaml', `description: r\nsource: { pecl: r, version: 1.0.0, url: "https://x/r.tgz", sha256: ${'a'.repeat(64)}, repack: { dir: r-1.0.0 } }\nphp: ">=8.1"\n${probe}`), { name: 'ConfigError', message: /r\.yaml: source\.repack needs source\.debian/ })
 })
 
 t.test('an add-on that builds against a core extension refuses a base without it', async (t) => {
