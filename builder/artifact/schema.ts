@@ -34,7 +34,7 @@ export const ProbeRecordSchema = Type.Object(
     /** `php -d` settings the probe runs with. */
     ini: Type.Optional(StringList),
     /** Services the smoke test starts on loopback for it (their ports reach the probe as SMOKE_<NAME>_PORT). */
-    services: Type.Optional(Type.Array(Type.Literal('redis-server'))),
+    services: Type.Optional(Type.Array(Type.Union([Type.Literal('redis-server'), Type.Literal('memcached')]))),
   },
   closed,
 )

@@ -304,7 +304,7 @@ export const AddonRecipeSchema = Type.Object(
     /** Functional check run in the stacked smoke test: its output must equal `expect`. */
     probe: ProbeSchema,
     /** Services the probe needs on loopback, started by the smoke test (e.g. redis-server). */
-    probeServices: Type.Optional(Type.Array(stringEnum(['redis-server'] as const))),
+    probeServices: Type.Optional(Type.Array(stringEnum(['redis-server', 'memcached'] as const))),
     /** For development only (pcov, xdebug): the layer description says so. */
     devOnly: Type.Optional(Type.Boolean()),
     /**

@@ -29,7 +29,7 @@ export interface PlannedAddonExtension {
   /** conf.d file (under php/etc/conf.d) that loads it; a dependency's number is lower, so it loads first. */
   iniFile: string
   iniLines: string[]
-  probe: { code: string; expect: string; ini?: string[]; services?: Array<'redis-server'> }
+  probe: { code: string; expect: string; ini?: string[]; services?: Array<'redis-server' | 'memcached'> }
   devOnly: boolean
 }
 

@@ -6,9 +6,23 @@ import { createServer, connect } from 'node:net'
 import { join } from 'node:path'
 import { SmokeError } from '../errors.ts'
 
-export type ServiceName = 'redis-server'
+export type ServiceName = 'redis-server' | 'memcached'
 
-const INSTALL: Record<ServiceName, string> = { 'redis-server': 'redis-server (apt-get install redis-server; scripts/setup-host.sh installs it)' }
+const INSTALL: Record<ServiceName, string> = {
+  'redis-server': 'redis-server (apt-get install redis-server; scripts/setup-host.sh installs it)',
+  memcached: 'memcached (apt-get install memcached; scripts/setup-host.sh installs it)',
+}
+
+/** No persistence, loopback only: a throwaway server for one probe. */
+function serviceArgv(name: ServiceName, port: number, dir: string): string[] {
+  switch (name) {
+    case 'redis-server':
+      return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]
+    case 'memcached':
+      // memcached refuses to run as root unless told which user to be.
+      return ['-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', '16', ...(process.getuid?.() === 0 ? ['-u', 'root'] : [])]
+  }
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -56,8 +70,7 @@ export function probeServices(work: string): ProbeServices {
           const port = await freePort()
           const dir = join(work, `service-${name}`)
           mkdirSync(dir, { recursive: true })
-          // No persistence, loopback only: a throwaway server for one probe.
-          const child = spawn(name, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' })
+          const child = spawn(name, serviceArgv(name, port, dir), { stdio: 'ignore' })
           const spawned = await new Promise<Error | undefined>((resolve) => {
             child.once('spawn', () => resolve(undefined))
             child.once('error', (e) => resolve(e))
