@@ -69,10 +69,11 @@ export interface AddonPlan {
 const uniqSorted = (xs: string[]) => [...new Set(xs)].sort()
 const sortCi = (a: string, b: string) => a.toLowerCase().localeCompare(b.toLowerCase())
 
-/** Tools phpize needs on the build machine, per package manager. */
-const PHPIZE_TOOLS = { apt: ['autoconf'], dnf: ['autoconf'] }
-/** And for libraries built from source: patchelf takes the build prefix out of their RUNPATH. */
-const LIB_TOOLS = { apt: ['patchelf'], dnf: ['patchelf'] }
+/**
+ * Tools on the build machine, per package manager: autoconf for phpize; patchelf takes out the RUNPATH configure
+ * scripts give extensions and libraries (a cross build's sysroot, a library's private prefix).
+ */
+const PHPIZE_TOOLS = { apt: ['autoconf', 'patchelf'], dnf: ['autoconf', 'patchelf'] }
 
 export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironment): AddonPlan {
   const known = Object.keys(config.addons).sort()
@@ -178,8 +179,8 @@ export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironmen
   const debianArch = base.archInfo.debianArch
   const sysroot = base.sysroot ? { dir: base.sysroot.dir, packages: uniqSorted(extApt.map((n) => `${n}:${debianArch}`)) } : undefined
   const packages = {
-    apt: uniqSorted([...PHPIZE_TOOLS.apt, ...(libNames.length ? LIB_TOOLS.apt : []), ...(sysroot ? [] : base.cross ? extApt.map((n) => `${n}:${debianArch}`) : extApt)]),
-    dnf: uniqSorted([...PHPIZE_TOOLS.dnf, ...(libNames.length ? LIB_TOOLS.dnf : []), ...packageSets.flatMap((p) => p.dnf ?? [])]),
+    apt: uniqSorted([...PHPIZE_TOOLS.apt, ...(sysroot ? [] : base.cross ? extApt.map((n) => `${n}:${debianArch}`) : extApt)]),
+    dnf: uniqSorted([...PHPIZE_TOOLS.dnf, ...packageSets.flatMap((p) => p.dnf ?? [])]),
   }
 
   const crossHost = base.configureFlags.find((f) => f.startsWith('--host='))
@@ -224,7 +225,7 @@ export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironmen
 export function allAddonPackages(config: Config, manager: 'apt' | 'dnf'): { tools: string[]; target: string[] } {
   const target = Object.values(config.addons).flatMap((r) => [r.packages, ...(r.overrides ?? []).map((o) => o.set.packages)].flatMap((p) => p?.[manager] ?? []))
   const libs = Object.values(config.libs).flatMap((l) => l.packages?.[manager] ?? [])
-  return { tools: [...PHPIZE_TOOLS[manager], ...(Object.keys(config.libs).length ? LIB_TOOLS[manager] : [])], target: uniqSorted([...target, ...libs]) }
+  return { tools: [...PHPIZE_TOOLS[manager]], target: uniqSorted([...target, ...libs]) }
 }
 
 export interface AddonStep {

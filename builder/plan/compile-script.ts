@@ -107,9 +107,32 @@ export interface AddonScriptInput {
   libraries: Array<{ name: string; configureFlags: string[] }>
 }
 
+/**
+ * Where recipes/lib libraries go, as a shell function setting $deps (their prefix as the build sees it),
+ * $deps_prefix and $deps_destdir (how they are installed there). Native: "$build/deps". Cross: pkg-config puts the
+ * sysroot in front of every path a .pc file gives, so the libraries go into "$build/sysroot"/deps, beside links to
+ * the real sysroot's top directories, and pkg-config takes that as its sysroot. The compiler keeps the real one (the
+ * linker re-roots the paths in libc.so's script only for scripts under its own --sysroot).
+ */
+const DEPS_ENV = [
+  'deps_env() {',
+  '  if [ -n "${PKG_CONFIG_SYSROOT_DIR:-}" ]; then',
+  '    local real=$PKG_CONFIG_SYSROOT_DIR over="$build/sysroot"',
+  '    if [ "$real" != "$over" ]; then',
+  '      if [ ! -d "$over" ]; then mkdir -p "$over/deps"; for e in "$real"/*; do ln -s "$e" "$over/"; done; fi',
+  '      export PKG_CONFIG_SYSROOT_DIR="$over"',
+  '    fi',
+  '    deps="$over/deps" deps_prefix=/deps deps_destdir="$over"',
+  '  else',
+  '    deps="$build/deps" deps_prefix="$build/deps" deps_destdir=',
+  '  fi',
+  '  export PKG_CONFIG_PATH="$deps/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"',
+  '}',
+]
+
 /** A configure flag for the script: quoted, with {deps} (the libraries' private prefix) left to the shell. */
 function flag(f: string): string {
-  return f.split('{deps}').map((part) => (part ? shq(part) : '')).join('"$build/deps"')
+  return f.split('{deps}').map((part) => (part ? shq(part) : '')).join('"$deps"')
 }
 
 /** Steps of an add-on compile: `prepare` once, then `configure` and `make` per extension, then `install`. */
@@ -150,7 +173,7 @@ export function renderAddonScript(p: AddonScriptInput): string {
   const libCases = libs.flatMap((l) => [
     `      lib-configure:${l.name})`,
     `        cd "$build/${l.name}"`,
-    '        ./configure --prefix="$build/deps" \\',
+    '        ./configure --prefix="$deps_prefix" \\',
     ...(p.hostFlag ? [`          ${shq(p.hostFlag)} \\`] : []),
     ...l.configureFlags.map((f) => `          ${flag(f)} \\`),
     '          ;',
@@ -158,8 +181,10 @@ export function renderAddonScript(p: AddonScriptInput): string {
     `      lib-make:${l.name})`,
     `        cd "$build/${l.name}"`,
     '        make -j"${JOBS:-$(nproc)}"',
-    '        make install',
-    '        for f in "$build/deps"/lib/lib*.so*; do [ -L "$f" ] || patchelf --remove-rpath "$f"; done',
+    '        make install DESTDIR="$deps_destdir"',
+    '        for f in "$deps"/lib/lib*.so*; do [ -L "$f" ] || patchelf --remove-rpath "$f"; done',
+    // libtool archives name their install prefix, which is not where a cross build finds them: link by -l only.
+    '        rm -f "$deps"/lib/*.la',
     '        ;;',
   ])
   return [
@@ -171,6 +196,7 @@ export function renderAddonScript(p: AddonScriptInput): string {
     'set -euo pipefail',
     'step=$1',
     ...env,
+    ...(libs.length ? DEPS_ENV : []),
     'case "$step" in',
     '  prepare)',
     '    base=$2 build=$3 php_tarball=$4; shift 4',
@@ -205,6 +231,7 @@ export function renderAddonScript(p: AddonScriptInput): string {
     '    ;;',
     '  configure|make)',
     '    name=$2 build=$3 dev="$3/dev"',
+    ...(libs.length ? ['    deps_env'] : []),
     '    export CFLAGS="$CFLAGS -ffile-prefix-map=$build=." CXXFLAGS="$CXXFLAGS -ffile-prefix-map=$build=."',
     ...include.map((l) => '    ' + l),
     '    case "$step:$name" in',
@@ -217,6 +244,7 @@ export function renderAddonScript(p: AddonScriptInput): string {
       ? [
           '  lib-configure|lib-make)',
           '    name=$2 build=$3',
+          '    deps_env',
           '    export CFLAGS="$CFLAGS -ffile-prefix-map=$build=." CXXFLAGS="$CXXFLAGS -ffile-prefix-map=$build=."',
           ...include.map((l) => '    ' + l),
           '    case "$step:$name" in',
@@ -230,13 +258,15 @@ export function renderAddonScript(p: AddonScriptInput): string {
     '    dest=$2 build=$3',
     '    rm -rf "$dest" && mkdir -p "$dest/php/extensions"',
     ...names.map((n) => `    cp "$build/dev/php/extensions/${n}.so" "$dest/php/extensions/${n}.so"`),
-    // With libraries: their shared objects by the name the loader asks for (libX.so.N, links followed), and no
-    // RUNPATH into their prefix in the extensions (configure scripts that use a -config program add one).
+    // No RUNPATH into the build machine: configure scripts add one for libraries outside the default paths (a cross
+    // build's sysroot, a recipes/lib prefix); the ELF gate refuses what is left.
+    ...names.map((n) => `    patchelf --remove-rpath "$dest/php/extensions/${n}.so"`),
+    // With libraries: their shared objects by the name the loader asks for (libX.so.N, links followed).
     ...(libs.length
       ? [
-          ...names.map((n) => `    patchelf --remove-rpath "$dest/php/extensions/${n}.so"`),
           '    mkdir -p "$dest/lib"',
-          '    for f in "$build/deps"/lib/lib*.so.*; do if [[ $f =~ \\.so\\.[0-9]+$ ]]; then cp -L "$f" "$dest/lib/"; fi; done',
+          '    deps_env',
+          '    for f in "$deps"/lib/lib*.so.*; do if [[ $f =~ \\.so\\.[0-9]+$ ]]; then cp -L "$f" "$dest/lib/"; fi; done',
         ]
       : []),
     '    ;;',

@@ -47,7 +47,7 @@ t.test('redis: igbinary first (it needs its headers and must load first), one la
   const a = planAddon(config, { ...req, addon: 'redis' }, env)
   t.same(a.extensions.map((e) => [e.name, e.iniFile, e.iniLines[0]]), [['igbinary', '40-igbinary.ini', 'extension=igbinary'], ['redis', '41-redis.ini', 'extension=redis']])
   t.same(a.sources.map((s) => s.file), ['igbinary-3.2.16.tgz', 'redis-6.2.0.tgz'])
-  t.same(a.packages.apt, ['autoconf', 'libzstd-dev'])
+  t.same(a.packages.apt, ['autoconf', 'libzstd-dev', 'patchelf'])
   t.ok(a.expectedModules.includes('redis') && a.expectedModules.includes('igbinary') && a.expectedModules.includes('Core'), 'php -m with both layers')
   t.match(a.script, /configure:igbinary\)[\s\S]*configure:redis\)/)
   t.match(a.script, /'--enable-redis-igbinary'|--enable-redis-igbinary/)
@@ -60,7 +60,7 @@ t.test('redis: igbinary first (it needs its headers and must load first), one la
 t.test('arm64 on x86_64: cross flags, the target packages in the sysroot, the machine gets only autoconf', async (t) => {
   const a = planAddon(config, { ...req, arch: 'arm64', addon: 'redis' }, env)
   t.equal(a.layerName, 'arm-php-82-redis')
-  t.same(a.packages.apt, ['autoconf'])
+  t.same(a.packages.apt, ['autoconf', 'patchelf'])
   t.same(a.sysroot, { dir: '/sysroot/arm64', packages: ['libzstd-dev:arm64'] })
   t.match(a.script, /--host=aarch64-linux-gnu/)
   t.match(a.script, /export CC='aarch64-linux-gnu-gcc --sysroot=\/sysroot\/arm64'/)
@@ -94,7 +94,7 @@ t.test('one clear line for what cannot be planned', async (t) => {
 t.test('the docker executor plans add-ons on its build image: the base\'s packages plus the add-on\'s, for its package manager', async (t) => {
   const a = planAddon(config, { ...req, executor: 'docker', buildImage: 'al2023', addon: 'intl' }, env)
   t.equal(a.base.docker?.packageManager, 'dnf')
-  t.same(a.packages.dnf, ['autoconf', 'gcc-c++', 'libicu-devel'])
+  t.same(a.packages.dnf, ['autoconf', 'gcc-c++', 'libicu-devel', 'patchelf'])
   t.notOk(a.base.docker?.packages.includes('libicu-devel'), 'ICU is the add-on\'s, not the base build\'s')
   t.match(a.script, /configure:intl\)/)
 })
@@ -107,21 +107,25 @@ t.test('imagick: ImageMagick from recipes/lib is built first into a private pref
   t.ok(a.packages.apt.includes('patchelf') && a.packages.apt.includes('libtiff-dev'), a.packages.apt.join(' '))
   const steps = addonSteps(a, { baseOpt: '/b', build: '/w', stage: '/s', sources: [...a.sources, a.base.sources[0]!].map((spec) => ({ spec, path: `/src/${spec.file}` })), where: '' })
   t.same(steps.map((s) => s.argv[0]), ['prepare', 'lib-configure', 'lib-make', 'configure', 'make', 'install'])
-  t.match(a.script, /lib-configure:imagemagick\)\n\s+cd "\$build\/imagemagick"\n\s+\.\/configure --prefix="\$build\/deps"/)
+  t.match(a.script, /lib-configure:imagemagick\)\n\s+cd "\$build\/imagemagick"\n\s+\.\/configure --prefix="\$deps_prefix"/)
+  t.match(a.script, /make install DESTDIR="\$deps_destdir"\n.*patchelf --remove-rpath "\$f"; done\n\s+rm -f "\$deps"\/lib\/\*\.la\n/)
+  // Native: the prefix is "$build/deps"; cross: a private sysroot, since pkg-config puts the sysroot before .pc paths.
+  t.match(a.script, /deps="\$build\/deps" deps_prefix="\$build\/deps" deps_destdir=\n/)
+  t.match(a.script, /deps="\$over\/deps" deps_prefix=\/deps deps_destdir="\$over"/)
   t.match(a.script, /--without-modules/)
   // {deps} stays for the shell; the extension loses the RUNPATH its configure adds; libX.so.N files are collected.
-  t.match(a.script, /\n\s+'?--with-imagick='?"\$build\/deps" \\\n/)
+  t.match(a.script, /\n\s+'?--with-imagick='?"\$deps" \\\n/)
   t.match(a.script, /patchelf --remove-rpath "\$dest\/php\/extensions\/imagick\.so"/)
   t.match(a.script, /lib\*\.so\.\*; do if \[\[ \$f =~ \\\.so\\\.\[0-9\]\+\$ \]\]; then cp -L "\$f" "\$dest\/lib\/"/)
   // Cross: the library's -dev packages go to the sysroot like the extension's, and its configure gets --host.
   const cross = planAddon(config, { ...req, arch: 'arm64', addon: 'imagick' }, env)
   t.ok(cross.sysroot!.packages.includes('libtiff-dev:arm64'))
-  t.match(cross.script, /\.\/configure --prefix="\$build\/deps" \\\n\s+'?--host=aarch64-linux-gnu'? \\/)
+  t.match(cross.script, /\.\/configure --prefix="\$deps_prefix" \\\n\s+'?--host=aarch64-linux-gnu'? \\/)
   // Without libraries the script has none of it.
   const apcu = planAddon(config, { ...req, addon: 'apcu' }, env)
   t.same(apcu.libraries, [])
-  t.notMatch(apcu.script, /patchelf|lib-configure/)
-  t.notOk(apcu.packages.apt.includes('patchelf'))
+  t.notMatch(apcu.script, /lib-configure|deps_env/)
+  t.match(apcu.script, /patchelf --remove-rpath "\$dest\/php\/extensions\/apcu\.so"/, 'every extension loses a RUNPATH into the build machine')
 })
 
 t.test('mongodb: Debian\'s repack of four releases is pinned as it is, and the build takes mongodb-1.15.0 from it', async (t) => {
@@ -134,7 +138,7 @@ t.test('mongodb: Debian\'s repack of four releases is pinned as it is, and the b
 
 t.test('setup installs what every recipe needs', async (t) => {
   const apt = allAddonPackages(config, 'apt')
-  t.same(apt.tools, ['autoconf', 'patchelf'], 'phpize, and patchelf for recipes/lib libraries')
+  t.same(apt.tools, ['autoconf', 'patchelf'], 'phpize, and patchelf for RUNPATHs')
   t.ok(['libzstd-dev', 'libjpeg-dev', 'libwebp-dev', 'libyaml-dev', 'uuid-dev'].every((p) => apt.target.includes(p)), apt.target.join(' '))
   t.ok(allAddonPackages(config, 'dnf').target.includes('libwebp-devel'))
 })
