@@ -1,15 +1,18 @@
-// `npm run bench -- cold [--runs 10] [layer.zip …]`: cold start as a user feels it, bootstrap start → first
+// `npm run bench -- cold [--runs 10] [--from-disk] [layer.zip …]`: cold start as a user feels it, bootstrap start → first
 // response, in the smoke test's sandbox (bubblewrap: the layer read-only at /opt, only the base image's libraries),
 // for a hello-world function and for a 2,000-file app whose front controller loads every file (opcache on, as the
 // layer ships it). Each run is a new sandbox and a new Runtime API; the layers given are measured side by side,
 // alternating within each round, and the median of each is reported. Without zips: the default test layer.
+// --from-disk (root only) empties the page cache before every start, so each one reads the layer's files from disk as
+// a new Lambda execution environment does; without it, every start after the first finds them in memory.
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../../builder/config/load.ts'
 import { RuntimeApi, spawnRuntime } from '../../builder/smoke/runtime-api.ts'
 import { sandboxArgv } from '../../builder/smoke/sandbox.ts'
-import { BenchFailed, benchArgs } from './args.ts'
+import { BenchFailed, BenchUsageError, benchArgs } from './args.ts'
 import { benchLayers } from '../support/bench-layers.ts'
 
 const root = join(import.meta.dirname, '..', '..')
@@ -67,10 +70,18 @@ async function coldStart(layerDir: string, taskDir: string, baseLibDir: string, 
   }
 }
 
+/** Writes dirty pages out, then drops clean ones: the next start reads its files from disk. */
+function dropPageCache(): void {
+  execFileSync('sync')
+  writeFileSync('/proc/sys/vm/drop_caches', '3\n')
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 export default async function bench(args: string[]): Promise<void> {
-  const { values, positionals } = benchArgs('cold', args, { runs: { default: 10, integer: true } }, { max: 8, usage: '[layer.zip …]' })
+  const fromDisk = args.includes('--from-disk')
+  const { values, positionals } = benchArgs('cold', args.filter((a) => a !== '--from-disk'), { runs: { default: 10, integer: true } }, { max: 8, usage: '[--from-disk] [layer.zip …]' })
+  if (fromDisk && process.getuid?.() !== 0) throw new BenchUsageError('--from-disk empties the page cache (/proc/sys/vm/drop_caches), which needs root; accepted: run it as root, or leave --from-disk out')
   const config = loadConfig({ root })
   const work = mkdtempSync(join(tmpdir(), 'bench-cold-'))
   try {
@@ -82,14 +93,19 @@ export default async function bench(args: string[]): Promise<void> {
       for (const l of layers) await coldStart(l.layerDir, apps[app], l.baseLibDir, l.gnuTriplet)
       for (let run = 0; run < values.runs; run++) {
         for (const [i, l] of layers.entries()) {
+          if (fromDisk) dropPageCache()
           const r = await coldStart(l.layerDir, apps[app], l.baseLibDir, l.gnuTriplet)
           const expected = app === 'hello' ? 'hello' : 'loaded 4000'
           if (r.body !== expected) throw new BenchFailed(`${l.zip}: ${app} answered ${JSON.stringify(r.body.slice(0, 80))}, expected ${expected}`)
           times[i]!.push(r.ms)
         }
       }
-      console.log(`${app === 'hello' ? 'hello world' : '2,000-file app'}: bootstrap start → first response, median of ${values.runs}`)
-      for (const [i, l] of layers.entries()) console.log(`  ${median(times[i]!).toFixed(1).padStart(7)} ms  ${l.label}`)
+      console.log(`${app === 'hello' ? 'hello world' : '2,000-file app'}: bootstrap start → first response, median of ${values.runs}${fromDisk ? ', files read from disk (page cache emptied before each start)' : ''}`)
+      for (const [i, l] of layers.entries()) {
+        // Against the first layer: the median of the per-round ratios (the machine's speed drifts between rounds).
+        const ratio = i === 0 ? '' : `  ${median(times[i]!.map((ms, r) => ms / times[0]![r]!)).toFixed(3)}× the first`
+        console.log(`  ${median(times[i]!).toFixed(1).padStart(7)} ms  ${l.label}${ratio}`)
+      }
     }
   } finally {
     rmSync(work, { recursive: true, force: true })

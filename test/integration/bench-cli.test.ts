@@ -27,5 +27,6 @@ t.test('the size, cold and cpu benchmarks refuse a zip that is not there, in one
   oneLine(t, ['size', '/nonexistent/layer.zip'], 1, /^bench size: \/nonexistent\/layer\.zip: no such file; accepted: paths to layer zips$/)
   oneLine(t, ['cross', '--ext'], 2, /^bench cross: --ext needs a comma-separated list; accepted: /)
   oneLine(t, ['cold', '--runs', '0'], 2, /^bench cold: --runs is "0"; accepted: a positive whole number$/)
+  oneLine(t, ['cold', '--from-disk', '--fast'], 2, /^bench cold: Unknown option '--fast'.*; accepted: \[--from-disk\] \[layer\.zip …\], --runs <n> \(default 10\)$/)
   oneLine(t, ['cpu', '/nonexistent/layer.zip'], 2, /^bench cpu: \/nonexistent\/layer\.zip: no such file; accepted: paths to layer zips$/)
 })
