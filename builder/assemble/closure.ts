@@ -40,7 +40,10 @@ export interface Closure {
 export function resolveClosure(input: ClosureInput): Closure {
   // The program interpreter (PT_INTERP) is on every system that can run the binaries at all; on aarch64 the stack
   // protector's guard lives in it, so binaries name it in DT_NEEDED too (ld-linux-aarch64.so.1).
+  // Shared objects have no PT_INTERP, so an add-on (extensions and libraries only) is known by name: glibc's loaders
+  // are ld-linux*.so.N (ld-linux-x86-64.so.2, ld-linux-aarch64.so.1) or ld64.so.N.
   const interpreters = [...input.roots.values()].map((i) => i.interpreter?.split('/').pop()).filter((n): n is string => !!n)
+  const isLoader = (name: string) => interpreters.includes(name) || /^ld-linux[\w-]*\.so\.\d+$|^ld64\.so\.\d+$/.test(name)
   const base = new Set([...input.baseLibraries.filter((n) => !input.notOnLambdaHost.includes(n)), ...(input.providedByLayers ?? []), ...interpreters])
   const bundle = new Map<string, BundledLibrary>()
   const fromBase = new Set<string>()
@@ -51,7 +54,7 @@ export function resolveClosure(input: ClosureInput): Closure {
 
   while (queue.length) {
     const { name, by } = queue.shift()!
-    if (base.has(name)) {
+    if (base.has(name) || isLoader(name)) {
       fromBase.add(name)
       continue
     }

@@ -54,6 +54,13 @@ t.test('the program interpreter is never bundled, even when a binary names it in
   t.ok(info.needed.includes(loader.split('/').pop()!), `it needs ${loader}`)
   const c = resolveClosure({ roots: new Map([['bin/app', info]]), searchDirs: [libs, '/lib/x86_64-linux-gnu', '/lib64'], baseLibraries: ['libc.so.6'], notOnLambdaHost: [], machine: 62 })
   t.same(c.bundle.map((l) => l.name), ['libbar.so.2', 'libfoo.so.1'], 'not the loader')
+  // An add-on has shared objects only (no PT_INTERP anywhere): the loader is still known, by its name.
+  const ext = cc(dir, 'ext-loader.so', 'int foo(void); int ext(void){return foo();}\n', ['-shared', '-fPIC', `-L${libs}`, '-l:libfoo.so.1', '-Wl,--no-as-needed', loader])
+  const extInfo = readElf(readFileSync(ext))
+  t.notOk(extInfo.interpreter, 'a shared object has no interpreter')
+  t.ok(extInfo.needed.includes(loader.split('/').pop()!), `it needs ${loader} all the same`)
+  const e = resolveClosure({ roots: new Map([['php/extensions/ext.so', extInfo]]), searchDirs: [libs, '/lib/x86_64-linux-gnu', '/lib64'], baseLibraries: ['libc.so.6'], notOnLambdaHost: [], machine: 62 })
+  t.same(e.bundle.map((l) => l.name), ['libbar.so.2', 'libfoo.so.1'], 'not the loader')
   // An add-on's own libraries: what the base layer already bundles is not bundled again.
   const again = resolveClosure({ roots, searchDirs: [libs], baseLibraries: base, notOnLambdaHost: [], machine: 62, providedByLayers: ['libfoo.so.1'] })
   t.same(again.bundle.map((l) => l.name), [])
