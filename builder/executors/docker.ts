@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto'
 import { arch as nodeArch } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { addonWorkDir } from './addon-work.ts'
 import { BuildError } from '../errors.ts'
 import { seconds } from '../log.ts'
 import { COMPILE_STEPS } from '../plan/compile-script.ts'
@@ -201,13 +202,7 @@ async function compileAddon(ctx: AddonCompileContext): Promise<CompileResult> {
     if (!resolve(p).startsWith(cacheDir + '/')) throw new BuildError(`${p} is outside the cache directory ${cacheDir}, so the build container cannot see it (internal)`)
     return p
   }
-  const work = join(cacheDir, 'work', `addon-${key}-${process.pid}`)
-  rmSync(work, { recursive: true, force: true })
-  mkdirSync(work, { recursive: true })
-  const script = join(work, 'addon.sh')
-  writeFileSync(script, plan.script, { mode: 0o755 })
-  const build = join(work, 'src')
-  const stage = join(work, 'stage')
+  const { work, script, build, stage } = addonWorkDir(cacheDir, key, plan.script)
   for (const f of ctx.sources) inCache(f.path)
   const steps = addonSteps(plan, { baseOpt: inCache(join(ctx.base.stagingRoot, 'opt')), build, stage, sources: ctx.sources, where: ` in ${d.buildImage}` })
   try {

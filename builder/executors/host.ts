@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
+import { addonWorkDir } from './addon-work.ts'
 import { BuildError } from '../errors.ts'
 import { seconds } from '../log.ts'
 import { COMPILE_STEPS } from '../plan/compile-script.ts'
@@ -119,13 +120,7 @@ export function hostExecutor(): Executor {
         mkdirSync(join(ctx.cacheDir, 'work'), { recursive: true })
         binfmt = await privateBinfmt(run, join(ctx.cacheDir, 'work'), plan.base.emulator, plan.base.archInfo.elfMachine)
       }
-      const work = join(ctx.cacheDir, 'work', `addon-${key}-${process.pid}`)
-      rmSync(work, { recursive: true, force: true })
-      mkdirSync(work, { recursive: true })
-      const script = join(work, 'addon.sh')
-      writeFileSync(script, plan.script, { mode: 0o755 })
-      const build = join(work, 'src')
-      const stage = join(work, 'stage')
+      const { work, script, build, stage } = addonWorkDir(ctx.cacheDir, key, plan.script)
       const steps = addonSteps(plan, { baseOpt: join(ctx.base.stagingRoot, 'opt'), build, stage, sources: ctx.sources, where: '' })
       try {
         for (const step of steps) {
