@@ -36,7 +36,6 @@ export interface PlannedAddonExtension {
 export interface PlannedLibrary {
   name: string
   version: string
-  sourceFile: string
   configureFlags: string[]
 }
 
@@ -73,7 +72,16 @@ const sortCi = (a: string, b: string) => a.toLowerCase().localeCompare(b.toLower
  * Tools on the build machine, per package manager: autoconf for phpize; patchelf takes out the RUNPATH configure
  * scripts give extensions and libraries (a cross build's sysroot, a library's private prefix).
  */
-const PHPIZE_TOOLS = { apt: ['autoconf', 'patchelf'], dnf: ['autoconf', 'patchelf'] }
+const ADDON_TOOLS = { apt: ['autoconf', 'patchelf'], dnf: ['autoconf', 'patchelf'] }
+
+/**
+ * A pinned source (a PECL release, a recipes/lib library) as the fetcher takes it. A Debian repack is other bytes than
+ * the upstream file: its origFile, from Debian only.
+ */
+function pinnedSource(name: string, version: string, s: { url: string; sha256: string; debian?: { package: string; origFile: string } | undefined; repack: boolean }): SourceSpec {
+  if (s.repack) return { name, version, file: s.debian!.origFile, sha256: s.sha256, urls: [], debian: s.debian! }
+  return { name, version, file: s.url.split('/').pop()!, sha256: s.sha256, urls: [s.url], ...(s.debian ? { debian: s.debian } : {}) }
+}
 
 export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironment): AddonPlan {
   const known = Object.keys(config.addons).sort()
@@ -132,10 +140,8 @@ export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironmen
   const libNames = [...new Set(order.flatMap(({ recipe: r }) => r.libraries ?? []))]
   const libraries: PlannedLibrary[] = libNames.map((name) => {
     const l = config.libs[name]!
-    const file = l.source.repack ? l.source.debian!.origFile : l.source.url.split('/').pop()!
-    // A repack is other bytes than the upstream file: only Debian is asked for it.
-    sources.push({ name, version: l.version, file, sha256: l.source.sha256, urls: l.source.repack ? [] : [l.source.url], ...(l.source.debian ? { debian: l.source.debian } : {}) })
-    return { name, version: l.version, sourceFile: file, configureFlags: l.configure.map(fill) }
+    sources.push(pinnedSource(name, l.version, { ...l.source, repack: l.source.repack === true }))
+    return { name, version: l.version, configureFlags: l.configure.map(fill) }
   })
   const extensions: PlannedAddonExtension[] = order.map(({ name, recipe: r, depth }) => {
     const set = (r.overrides ?? []).filter((o) => matches(o.when, target)).map((o) => o.set)
@@ -143,16 +149,10 @@ export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironmen
     let sourceFile = phpSource.file
     let extVersion = version
     if ('pecl' in r.source) {
-      const s = r.source
-      extVersion = s.version
-      if (s.repack) {
-        // Debian's bytes, from Debian only (the PECL file is another file).
-        sourceFile = s.debian!.origFile
-        sources.push({ name, version: s.version, file: sourceFile, sha256: s.sha256, urls: [], debian: s.debian! })
-      } else {
-        sourceFile = s.url.split('/').pop()!
-        sources.push({ name, version: s.version, file: sourceFile, sha256: s.sha256, urls: [s.url], ...(s.debian ? { debian: s.debian } : {}) })
-      }
+      const spec = pinnedSource(name, r.source.version, { ...r.source, repack: r.source.repack !== undefined })
+      sources.push(spec)
+      sourceFile = spec.file
+      extVersion = r.source.version
     }
     const zend = r.zend === true
     return {
@@ -179,8 +179,8 @@ export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironmen
   const debianArch = base.archInfo.debianArch
   const sysroot = base.sysroot ? { dir: base.sysroot.dir, packages: uniqSorted(extApt.map((n) => `${n}:${debianArch}`)) } : undefined
   const packages = {
-    apt: uniqSorted([...PHPIZE_TOOLS.apt, ...(sysroot ? [] : base.cross ? extApt.map((n) => `${n}:${debianArch}`) : extApt)]),
-    dnf: uniqSorted([...PHPIZE_TOOLS.dnf, ...packageSets.flatMap((p) => p.dnf ?? [])]),
+    apt: uniqSorted([...ADDON_TOOLS.apt, ...(sysroot ? [] : base.cross ? extApt.map((n) => `${n}:${debianArch}`) : extApt)]),
+    dnf: uniqSorted([...ADDON_TOOLS.dnf, ...packageSets.flatMap((p) => p.dnf ?? [])]),
   }
 
   const crossHost = base.configureFlags.find((f) => f.startsWith('--host='))
@@ -225,7 +225,7 @@ export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironmen
 export function allAddonPackages(config: Config, manager: 'apt' | 'dnf'): { tools: string[]; target: string[] } {
   const target = Object.values(config.addons).flatMap((r) => [r.packages, ...(r.overrides ?? []).map((o) => o.set.packages)].flatMap((p) => p?.[manager] ?? []))
   const libs = Object.values(config.libs).flatMap((l) => l.packages?.[manager] ?? [])
-  return { tools: [...PHPIZE_TOOLS[manager]], target: uniqSorted([...target, ...libs]) }
+  return { tools: [...ADDON_TOOLS[manager]], target: uniqSorted([...target, ...libs]) }
 }
 
 export interface AddonStep {

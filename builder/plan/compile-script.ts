@@ -103,7 +103,7 @@ export interface AddonScriptInput {
   hostFlag?: string
   /** In load order; bundledDir set for extensions from the PHP tarball (ext/gd). */
   extensions: Array<{ name: string; bundledDir: string | undefined; sourceDir?: string; configureFlags: string[] }>
-  /** recipes/lib libraries, built in this order into "$build/deps" before any extension. */
+  /** recipes/lib libraries, built in this order before any extension, into the prefix deps_env sets. */
   libraries: Array<{ name: string; configureFlags: string[] }>
 }
 
@@ -167,6 +167,8 @@ export function renderAddonScript(p: AddonScriptInput): string {
     ? ['export CFLAGS="$CFLAGS -include $build/php-layer-compat.h"', 'export CXXFLAGS="$CXXFLAGS -include $build/php-layer-compat.h"']
     : []
   const names = p.extensions.map((e) => e.name)
+  // Every compile step (library or extension): no build path in the objects, and the compat header.
+  const stepFlags = ['    export CFLAGS="$CFLAGS -ffile-prefix-map=$build=." CXXFLAGS="$CXXFLAGS -ffile-prefix-map=$build=."', ...include.map((l) => '    ' + l)]
   const libs = p.libraries
   // Each library: configure into the private prefix, make, install there; the shared objects lose the build
   // prefix from their RUNPATH (libtool puts it there), so nothing in the layer points into the build machine.
@@ -232,8 +234,7 @@ export function renderAddonScript(p: AddonScriptInput): string {
     '  configure|make)',
     '    name=$2 build=$3 dev="$3/dev"',
     ...(libs.length ? ['    deps_env'] : []),
-    '    export CFLAGS="$CFLAGS -ffile-prefix-map=$build=." CXXFLAGS="$CXXFLAGS -ffile-prefix-map=$build=."',
-    ...include.map((l) => '    ' + l),
+    ...stepFlags,
     '    case "$step:$name" in',
     ...cases('configure').map((l) => l.replace(/^    (\w+)\)$/, '    configure:$1)')),
     ...cases('make').map((l) => l.replace(/^    (\w+)\)$/, '    make:$1)')),
@@ -245,8 +246,7 @@ export function renderAddonScript(p: AddonScriptInput): string {
           '  lib-configure|lib-make)',
           '    name=$2 build=$3',
           '    deps_env',
-          '    export CFLAGS="$CFLAGS -ffile-prefix-map=$build=." CXXFLAGS="$CXXFLAGS -ffile-prefix-map=$build=."',
-          ...include.map((l) => '    ' + l),
+          ...stepFlags,
           '    case "$step:$name" in',
           ...libCases,
           `      *) echo "addon.sh: unknown library $name; accepted: ${libs.map((l) => l.name).join(', ')}" >&2; exit 2 ;;`,
