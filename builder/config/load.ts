@@ -56,6 +56,13 @@ export function loadConfig(opts: LoadOptions): Config {
 }
 
 /** recipes/ext/<name>.yaml, each validated; the file name is the extension's name. */
+/** A source marked as Debian's repack is fetched from Debian only, so it must name the Debian package. */
+function checkRepack(rel: string, source: { repack?: unknown; debian?: unknown }): void {
+  if (source.repack && !source.debian) {
+    throw new ConfigError(`${rel}: source.repack needs source.debian (the package whose orig tarball is the repack); accepted: repack with debian: { package, origFile }`)
+  }
+}
+
 /** recipes/lib/<name>.yaml, each validated; the file name is the library's name. */
 function loadLibs(root: string, dir: string, error: (message: string, hint: string) => ConfigError): Record<string, LibRecipe> {
   if (!existsSync(dir)) return {}
@@ -65,9 +72,7 @@ function loadLibs(root: string, dir: string, error: (message: string, hint: stri
     const name = f.slice(0, -'.yaml'.length)
     if (!/^[a-z][a-z0-9_-]*$/.test(name)) throw new ConfigError(`${rel}: "${name}" is not a library name; accepted: lowercase letters, digits, _ and - (the file is named after the library)`)
     const recipe: LibRecipe = parseAndValidate(read(join(dir, f), root), LibRecipeSchema, { file: rel, error })
-    if (recipe.source.repack && !recipe.source.debian) {
-      throw new ConfigError(`${rel}: source.repack needs source.debian (the package whose orig tarball is the repack); accepted: repack with debian: { package, origFile }`)
-    }
+    checkRepack(rel, recipe.source)
     out[name] = recipe
   }
   return out
@@ -84,9 +89,7 @@ function loadAddons(root: string, dir: string, php: PhpRecipe, libs: Record<stri
     if (php.extensions[name]) throw new ConfigError(`${rel}: ${name} is already a core extension in recipes/php.yaml; accepted: a name recipes/php.yaml does not have`)
     const recipe: AddonRecipe = parseAndValidate(read(join(dir, f), root), AddonRecipeSchema, { file: rel, error })
     if (semver.validRange(recipe.php) === null) throw new ConfigError(`${rel}: php is "${recipe.php}"; accepted: a semver range like ">=8.1 <8.6"`)
-    if ('pecl' in recipe.source && recipe.source.repack && !recipe.source.debian) {
-      throw new ConfigError(`${rel}: source.repack needs source.debian (the package whose orig tarball is the repack); accepted: repack with debian: { package, origFile }`)
-    }
+    if ('pecl' in recipe.source) checkRepack(rel, recipe.source)
     for (const [i, o] of (recipe.overrides ?? []).entries()) {
       if (o.when.php !== undefined && semver.validRange(o.when.php) === null) throw new ConfigError(`${rel}: overrides[${i}].when.php is "${o.when.php}"; accepted: a semver range like ">=8.4"`)
     }
