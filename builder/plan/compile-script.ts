@@ -58,14 +58,21 @@ export function renderCompileScript(p: CompileScriptInput): string {
     '    ;;',
     '  make)',
     '    cd "$build"',
-    '    make -j"${JOBS:-$(nproc)}"',
+    '    mkvar() { printf \'print-%%:\\n\\t@echo $($*)\\n\' | make -s --no-print-directory -f Makefile -f - "print-$1"; }',
+    ...(p.sharedCore
+      ? [
+          // -Bsymbolic: libphp.so binds its own symbols to itself at link time, so the interpreter reaches the
+          // executor globals and calls its own functions directly rather than through the GOT and PLT, as a
+          // program does, and far fewer symbols are looked up at every start.
+          '    make -j"${JOBS:-$(nproc)}" LIBPHP_CFLAGS="$(mkvar LIBPHP_CFLAGS) -Wl,-Bsymbolic"',
+        ]
+      : ['    make -j"${JOBS:-$(nproc)}"']),
     ...(p.sharedCore
       ? [
           // Link php and php-cgi again from their own SAPI objects only, against libs/libphp.so (the core and the
           // static extensions' module table), with the compiler and flags the Makefile used. Not through libtool:
           // it would leave wrapper scripts in place of the programs. They find libphp.so as they find every other
           // library of the layer: through /opt/lib in Lambda's LD_LIBRARY_PATH.
-          '    mkvar() { printf \'print-%%:\\n\\t@echo $($*)\\n\' | make -s --no-print-directory -f Makefile -f - "print-$1"; }',
           '    objs() { mkvar "$1" | sed \'s/\\.lo\\b/.o/g\'; }',
           '    link="$(mkvar CC) $(mkvar CFLAGS_CLEAN) $(mkvar EXTRA_CFLAGS) $(mkvar LDFLAGS) -Wl,-E"',
           '    libs="-Llibs -lphp $(mkvar EXTRA_LIBS) $(mkvar ZEND_EXTRA_LIBS)"',
@@ -74,6 +81,15 @@ export function renderCompileScript(p: CompileScriptInput): string {
           '    $link -o sapi/cli/php $(objs PHP_CLI_OBJS) $libs',
           '    echo "relink: $link -o sapi/cgi/php-cgi $(objs PHP_FASTCGI_OBJS) $(objs PHP_CGI_OBJS) $libs"',
           '    $link -o sapi/cgi/php-cgi $(objs PHP_FASTCGI_OBJS) $(objs PHP_CGI_OBJS) $libs',
+          // A copy relocation would give a program its own copy of a libphp.so variable (the executor globals)
+          // while -Bsymbolic keeps libphp.so on the original: two states, silently. The SAPI objects are compiled
+          // position-independent (-fpic, no -fpie) so they reach PHP's data through the GOT and need none.
+          '    if copies=$(readelf -rW sapi/cli/php sapi/cgi/php-cgi | grep -E "R_[A-Z0-9_]+_COPY"); then',
+          '      echo "compile.sh: php or php-cgi has copy relocations, which -Bsymbolic in libphp.so would split in two:" >&2',
+          '      echo "$copies" >&2',
+          '      echo "compile.sh: compile the programs\' objects with -fpic and without -fpie (recipes/php.yaml configure.env)" >&2',
+          '      exit 1',
+          '    fi',
         ]
       : []),
     '    ;;',

@@ -124,6 +124,10 @@ t.test('php and php-cgi share one copy of the core: libphp.so in /opt/lib', asyn
   }
   const r = inSandbox(['/opt/bin/php', '-r', 'echo PHP_VERSION;'])
   t.equal(r.stdout, '8.2.32', r.stderr)
+  // libphp.so binds its own symbols (-Bsymbolic), which is sound only while no program holds a copy of PHP's data.
+  const readelf = (args: string[]) => spawnSync('readelf', args, { encoding: 'utf8' }).stdout
+  t.match(readelf(['-d', join(layer, 'lib/libphp.so')]), /\(FLAGS\)\s+SYMBOLIC/, 'libphp.so is linked -Bsymbolic')
+  t.notMatch(readelf(['-rW', join(layer, 'bin/php'), join(layer, 'bin/php-cgi')]), /R_\w+_COPY/, 'no copy relocations in php or php-cgi')
 })
 
 t.test('php-cgi renders a hello-world script', async (t) => {
