@@ -13,7 +13,7 @@ import { readSidecar, sidecarPath, type ZipManifest } from './artifact/manifest.
 import { UsageError } from './errors.ts'
 import { crossSysroots, nativeArch } from './host-libs.ts'
 import { refusal } from './plan/capabilities.ts'
-import { planAddon, type AddonPlan } from './plan/addon.ts'
+import { planAddon, planFolded, type AddonPlan } from './plan/addon.ts'
 import { plan as makePlan, type BuildPlan, type BuildRequest, type PlanEnvironment } from './plan/plan.ts'
 import { createRunner } from './run.ts'
 import { hashFiles, sha256File } from './sources/digest.ts'
@@ -90,6 +90,12 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   // Before any download: what the executor needs on this machine (packages, sysroot, engine), or how to get it.
   const executor = await EXECUTORS[plan.executor]!.load()
   await executor.preflight({ plan, run, log })
+  // recipes/ext extensions named in --ext: compiled after the core, as an add-on is, and shipped in this layer.
+  let folded = planFolded(config, plan)
+  if (folded) {
+    if (!executor.preflightAddon || !executor.compileAddon) throw new UsageError(`--ext ${plan.folded.join(',')}: the ${plan.executor} executor does not build recipes/ext extensions`)
+    await executor.preflightAddon({ plan: folded, run, log })
+  }
 
   const fetchCtx = fetchContext(opts.root, cacheDir, run)
   const p0 = performance.now()
@@ -100,6 +106,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
     { obtainable: opts.obtainable === true },
   )
   plan = candidates[got.index]!
+  folded = planFolded(config, plan)
   for (const s of got.skipped) log.info(`  PHP ${s.version} cannot be fetched here (${s.why})`)
   if (got.index > 0) log.info(`  --obtainable: building PHP ${plan.php.version}, the newest listed release that can be fetched`)
   log.info(`» ${plan.layerName}: PHP ${plan.php.version} ${plan.arch} on ${plan.base.name}, executor ${plan.executor}${plan.docker ? ` (${plan.docker.buildImage}: ${plan.docker.image})` : ''}, ${plan.extensions.length} extensions`)
@@ -113,10 +120,24 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   }
 
   const compiled = await executor.compile({ plan, sources, cacheDir, logDir, run, log, ...(opts.fresh ? { fresh: true } : {}) })
+  let foldedBuild: { plan: AddonPlan; compiled: CompileResult; sources: FetchedSource[] } | undefined
+  if (folded) {
+    log.info(`» ${folded.extensions.map((e) => `${e.name} ${e.version}`).join(', ')} into ${plan.layerName} (--ext)`)
+    const extSources = [got.fetched]
+    for (const spec of folded.sources) {
+      const s0 = performance.now()
+      const one = await fetchSource(spec, fetchCtx)
+      log.done(`source ${spec.file} (${one.manifest.verified.join(', ')}; from ${one.manifest.origin})`, performance.now() - s0)
+      extSources.push(one)
+    }
+    const fc = await executor.compileAddon!({ plan: folded, base: compiled, sources: extSources, cacheDir, logDir, run, log })
+    foldedBuild = { plan: folded, compiled: fc, sources: extSources.slice(1) }
+    sources.push(...foldedBuild.sources)
+  }
 
   const a0 = performance.now()
   const assemblyKey = createHash('sha256')
-    .update(JSON.stringify({ compile: plan.compileKey, toolchain: compiled.toolchain, plan: { ...plan, compileScript: undefined }, sources: sources.map((s) => s.manifest) }))
+    .update(JSON.stringify({ compile: plan.compileKey, toolchain: compiled.toolchain, plan: { ...plan, compileScript: undefined }, sources: sources.map((s) => s.manifest), ...(foldedBuild ? { folded: foldedBuild.plan.addonKey, foldedToolchain: foldedBuild.compiled.toolchain } : {}) }))
     .update(hashFiles(opts.root, ['runtime', 'builder/assemble']))
     // The generated MIME table comes from this data: a dependency bump must re-assemble.
     .update(mimeTablePhp())
@@ -131,8 +152,9 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   const assembled = reused ? { zipPath, manifestPath: sidecarPath(zipPath), manifest: reused } : await assembleLayer({
     plan,
     stagingRoot: compiled.stagingRoot,
+    ...(foldedBuild ? { folded: { plan: foldedBuild.plan, stagingRoot: foldedBuild.compiled.stagingRoot } } : {}),
     runtimeDir: join(opts.root, 'runtime'),
-    libSearchDirs: compiled.libSearchDirs,
+    libSearchDirs: [...new Set([...compiled.libSearchDirs, ...(foldedBuild?.compiled.libSearchDirs ?? [])])],
     strip: compiled.strip,
     toolchain: compiled.toolchain,
     sources: sources.map((s) => s.manifest),

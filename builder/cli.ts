@@ -30,7 +30,7 @@ program
   .option('--obtainable', 'build the newest matching release a mirror here can supply (e.g. offline) instead of failing')
   .option('--pre', 'let a minor or range pick pre-releases (8.6 → 8.6.0RC3); an exact pre-release needs no flag')
   .addOption(new Option('--arch <arch>', 'target architecture').choices(['x86_64', 'arm64']).default('x86_64'))
-  .option('--ext <list>', 'comma-separated extensions instead of the default set (versions.yaml)', list)
+  .option('--ext <list>', 'comma-separated extensions instead of the default set (versions.yaml); "default" stands for that set, and recipes/ext names (redis, apcu) are built into the layer', list)
   .option('--addon <name>', 'build the add-on layer for one recipes/ext extension (e.g. apcu, gd) against the base layer, which is built first')
   .addOption(new Option('--executor <name>', 'where to compile (default: docker when an engine answers and its build image is available, else host)').choices(EXECUTOR_NAMES))
   .option('--build-image <key>', `docker executor: build image from versions.yaml buildImages (al2023: the real base; debian: offline) [default: $PHP_LAYER_BUILD_IMAGE or ${DEFAULT_BUILD_IMAGE}]`)
@@ -77,8 +77,12 @@ program
         if (p.php.pastEndOfLife) process.stdout.write(`END OF LIFE: PHP ${p.php.minor} lost security support after ${p.php.endOfLife}; it still builds, but plan an upgrade\n`)
         else if (p.php.endOfLife) process.stdout.write(`support: PHP ${p.php.minor} gets security fixes until ${p.php.endOfLife}\n`)
         process.stdout.write(`extensions: ${p.extensions.map((e) => e.name + (e.shared ? (e.enabled ? '(shared)' : '(shared, off)') : '')).join(' ')}\n`)
-        process.stdout.write(`sources: ${p.sources.map((s) => `${s.file} sha256:${s.sha256}`).join(' ')}\n`)
-        process.stdout.write(`compile key: ${p.compileKey}\n`)
+        const folded = (await import('./plan/addon.ts')).planFolded(loadConfig({ root, ...config }), p)
+        if (folded) process.stdout.write(`built in from recipes/ext, after the core (load order): ${folded.extensions.map((e) => `${e.name} ${e.version}`).join(', ')}\n`)
+        process.stdout.write(`sources: ${[...p.sources, ...(folded?.sources ?? [])].map((s) => `${s.file} sha256:${s.sha256}`).join(' ')}\n`)
+        process.stdout.write(`compile key: ${p.compileKey}${folded ? ` (recipes/ext extensions: ${folded.addonKey})` : ''}\n`)
+        // Planning asks no mirror: what --obtainable would fall back to is known only when the build fetches.
+        if (o.obtainable) process.stdout.write(`--obtainable: the build takes PHP ${p.php.version} if a mirror here has it, else the newest older listed patch one has (a dry run asks none)\n`)
         process.stdout.write(p.buildable.ok ? `builds here: ${p.buildable.mode} (${p.executor})\n` : `not buildable here: ${refusal(p.buildable, p.arch)}\n`)
       }
       return

@@ -110,12 +110,13 @@ fi
 
 # 4. Build packages named by the recipes (every extension, so any --ext selection builds), plus the tools the
 #    pipeline and its tests call: gpg for signatures, binutils for strip, bubblewrap for the smoke sandbox,
-#    Debian's php-cgi for fast runtime tests, redis-server and memcached for the redis and memcached add-ons' probes, and nginx + php-fpm (+ gd)
+#    Debian's php-cgi for fast runtime tests, redis-server, memcached and rabbitmq-server for the redis, memcached and
+#    amqp add-ons' probes, and nginx + php-fpm (+ gd)
 #    as the reference the runtime's parity suite compares against (the tests start them on loopback themselves).
 # (Through a variable: a failing command substitution stops the script, a failing process substitution would not.)
 pkgs_out=$(npx --no-install tsx builder/cli.ts packages --manager apt --all)
 mapfile -t build_pkgs <<<"$pkgs_out"
-tool_pkgs=(gnupg binutils xz-utils bubblewrap unzip php-cgi php-cli php-fpm php-gd nginx-light ca-certificates openssl redis-server memcached)
+tool_pkgs=(gnupg binutils xz-utils bubblewrap unzip php-cgi php-cli php-fpm php-gd nginx-light ca-certificates openssl redis-server memcached rabbitmq-server)
 missing=()
 for p in "${build_pkgs[@]}" "${tool_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -6,7 +6,7 @@
 //   sizes, the assembly key and, after `npm run smoke`, the smoke record;
 // - layers.json: the ARNs consumers pin.
 import {
-  ArchSchema, closed, GlibcVersion, NonEmpty, PhpMinor, PhpVersion, recordOf, Sha256Hex, StringList, Type, type Static,
+  ArchSchema, closed, GlibcVersion, NonEmpty, PhpMinor, PhpVersion, PROBE_SERVICES, recordOf, Sha256Hex, stringEnum, StringList, Type, type Static,
 } from '../schema/common.ts'
 
 export const MANIFEST_SCHEMA_VERSION = 2
@@ -34,7 +34,7 @@ export const ProbeRecordSchema = Type.Object(
     /** `php -d` settings the probe runs with. */
     ini: Type.Optional(StringList),
     /** Services the smoke test starts on loopback for it (their ports reach the probe as SMOKE_<NAME>_PORT). */
-    services: Type.Optional(Type.Array(Type.Union([Type.Literal('redis-server'), Type.Literal('memcached')]))),
+    services: Type.Optional(Type.Array(stringEnum(PROBE_SERVICES))),
   },
   closed,
 )

@@ -1,13 +1,14 @@
 // Add-on staging tree → add-on layer zip + manifests. The layer holds only what its base layer lacks: the
 // extensions (php/extensions), the conf.d file that loads each, the libraries neither the base image nor the base
 // layer ships (lib/), and its manifest (php/addons/<name>.json). Lambda merges it with the base layer under /opt.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { MANIFEST_SCHEMA_VERSION, type LayerManifest, type ZipManifest } from '../artifact/manifest.ts'
 import { AssembleError } from '../errors.ts'
 import { LIMITS } from '../lambda-limits.ts'
 import type { AddonPlan } from '../plan/addon.ts'
 import { resolveClosure } from './closure.ts'
+import { layAddonFiles } from './addon-files.ts'
 import { bundleLibraries, elfFiles, fixManifestSize, gateElfFiles, stripAll, treeDigest, writeLayerZip, type AssembleInput, type AssembleResult } from './layer.ts'
 import { collectTree } from './zip.ts'
 
@@ -33,31 +34,9 @@ export async function assembleAddon(input: AssembleAddonInput): Promise<Assemble
   mkdirSync(input.workDir, { recursive: true })
   const tree = mkdtempSync(join(input.workDir, 'addon-'))
   try {
-    const extDir = join(tree, 'php', 'extensions')
-    const confd = join(tree, 'php', 'etc', 'conf.d')
-    mkdirSync(extDir, { recursive: true })
-    mkdirSync(confd, { recursive: true })
-    for (const e of plan.extensions) {
-      const src = join(input.stagingRoot, 'php', 'extensions', `${e.name}.so`)
-      if (!existsSync(src)) throw new AssembleError(`${e.name}.so missing from the add-on staging tree (${src})`, 'Check the add-on compile log.')
-      copyFileSync(src, join(extDir, `${e.name}.so`))
-      chmodSync(join(extDir, `${e.name}.so`), 0o755)
-      writeFileSync(join(confd, e.iniFile), [`; ${plan.layerName}: ${e.name} ${e.version}. Loaded because this layer is attached; detach it to remove.`, ...e.iniLines, ''].join('\n'))
-    }
-    // Libraries built from recipes/lib ship as they were built (lib/libX.so.N): roots of the closure like the
-    // extensions, so what they need is bundled too, and they satisfy the extensions' own needs.
-    const ownLibs: string[] = []
-    if (plan.libraries.length) {
-      const src = join(input.stagingRoot, 'lib')
-      const names = existsSync(src) ? readdirSync(src).sort() : []
-      if (!names.length) throw new AssembleError(`the add-on staging tree has no lib/ (${src}), though it builds ${plan.libraries.map((l) => l.name).join(', ')}`, 'Check the add-on install log.')
-      mkdirSync(join(tree, 'lib'), { recursive: true })
-      for (const n of names) {
-        copyFileSync(join(src, n), join(tree, 'lib', n))
-        chmodSync(join(tree, 'lib', n), 0o644)
-        ownLibs.push(n)
-      }
-    }
+    // Libraries built from recipes/lib ship as they were built: roots of the closure like the extensions, so what
+    // they need is bundled too, and they satisfy the extensions' own needs.
+    const ownLibs = layAddonFiles(plan, input.stagingRoot, tree, (e) => `${plan.layerName}: ${e.name} ${e.version}. Loaded because this layer is attached; detach it to remove.`)
     const elfDirs = ['php/extensions', 'lib']
     await stripAll(input, tree, elfDirs)
     const closure = resolveClosure({

@@ -9,10 +9,12 @@ import type { Logger } from '../log.ts'
 import { writeJsonAtomic } from '../artifact/atomic.ts'
 import { LAYER_MANIFEST_PATH, MANIFEST_SCHEMA_VERSION, readSidecar, sidecarPath, type LayerManifest, type ManifestSource, type ZipManifest } from '../artifact/manifest.ts'
 import type { BuildPlan } from '../plan/plan.ts'
+import type { AddonPlan } from '../plan/addon.ts'
 import type { Runner } from '../run.ts'
 import { codeSha256, sha256File } from '../sources/digest.ts'
 import { checkAbi } from './abi.ts'
 import { stageRuntime } from './runtime-files.ts'
+import { layAddonFiles } from './addon-files.ts'
 import { resolveClosure } from './closure.ts'
 import { isElf, readElf, type ElfInfo } from '../artifact/elf.ts'
 import { collectTree, writeZip, type ZipEntry } from './zip.ts'
@@ -21,6 +23,8 @@ import { collectTree, writeZip, type ZipEntry } from './zip.ts'
 export interface AssembleInput {
   plan: BuildPlan
   stagingRoot: string
+  /** recipes/ext extensions --ext builds into the layer: their compile's staging tree (php/extensions, lib/). */
+  folded?: { plan: AddonPlan; stagingRoot: string }
   runtimeDir: string
   libSearchDirs: string[]
   strip: string[]
@@ -82,10 +86,13 @@ export async function assembleLayer(input: AssembleInput): Promise<AssembleResul
       executor: plan.executor,
       buildId: '',
       modules: plan.expectedModules,
-      extensions: plan.extensions.map((e) => ({ name: e.name, module: e.module, shared: e.shared, enabled: e.enabled, zend: e.zend, ...(e.probe ? { probe: e.probe } : {}) })),
+      extensions: [
+        ...plan.extensions.map((e) => ({ name: e.name, module: e.module, shared: e.shared, enabled: e.enabled, zend: e.zend, ...(e.probe ? { probe: e.probe } : {}) })),
+        ...(input.folded?.plan.extensions ?? []).map((e) => ({ name: e.name, module: e.module, shared: true, enabled: true, zend: e.zend, probe: e.probe })),
+      ],
       libraries: closure.bundle.map((l) => l.name),
       sources: input.sources.map(({ origin: _where, ...s }) => s),
-      configureFlags: plan.configureFlags,
+      configureFlags: [...plan.configureFlags, ...(input.folded?.plan.extensions ?? []).flatMap((e) => e.configureFlags)],
       maxGlibc: abi.maxGlibc,
       unzippedBytes: 0,
       files: [],
@@ -136,6 +143,8 @@ function layout(input: AssembleInput, tree: string): void {
   mkdirSync(join(tree, 'php', 'etc', 'conf.d'), { recursive: true })
   writeFileSync(join(tree, 'php', 'etc', 'php.ini'), [...plan.ini.php, 'extension_dir = /opt/php/extensions', ''].join('\n'))
   for (const f of plan.ini.confd) writeFileSync(join(tree, 'php', 'etc', 'conf.d', f.file), f.lines.join('\n') + '\n')
+  // recipes/ext extensions built in (--ext redis): loaded like the layer's own shared extensions.
+  if (input.folded) layAddonFiles(input.folded.plan, input.folded.stagingRoot, tree, (e) => `${e.name} ${e.version}, built into this layer (--ext).`)
 
   try {
     stageRuntime(runtimeDir, join(tree, 'bootstrap'), join(tree, 'php', 'runtime'))

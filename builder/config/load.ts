@@ -73,6 +73,9 @@ function loadLibs(root: string, dir: string, error: (message: string, hint: stri
     if (!/^[a-z][a-z0-9_-]*$/.test(name)) throw new ConfigError(`${rel}: "${name}" is not a library name; accepted: lowercase letters, digits, _ and - (the file is named after the library)`)
     const recipe: LibRecipe = parseAndValidate(read(join(dir, f), root), LibRecipeSchema, { file: rel, error })
     checkRepack(rel, recipe.source)
+    const cmake = recipe.build === 'cmake'
+    const wrong = recipe.configure.find((f) => f.startsWith('-D') !== cmake)
+    if (wrong) throw new ConfigError(`${rel}: configure flag ${wrong} does not fit build: ${recipe.build ?? 'autoconf'}; accepted: ${cmake ? '-DNAME=value flags for cmake' : '--flags for ./configure'}`)
     out[name] = recipe
   }
   return out

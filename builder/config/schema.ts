@@ -1,7 +1,7 @@
 // versions.yaml and recipes/php.yaml: the accepted shapes, and (via Static<>) the TypeScript types the rest of the
 // builder sees. Built from the shared blocks in builder/schema/common.ts; validated by builder/schema/validate.ts.
 import {
-  ArchSchema, closed, GlibcVersion, NonEmpty, perArch, recordOf, Sha256Hex, stringEnum, StringList, Type, type Static,
+  ArchSchema, closed, GlibcVersion, NonEmpty, perArch, PROBE_SERVICES, recordOf, Sha256Hex, stringEnum, StringList, Type, type Static,
 } from '../schema/common.ts'
 
 const fingerprint = Type.String({ pattern: '^[0-9A-F]{40}$', description: '40 uppercase hex characters' })
@@ -304,7 +304,7 @@ export const AddonRecipeSchema = Type.Object(
     /** Functional check run in the stacked smoke test: its output must equal `expect`. */
     probe: ProbeSchema,
     /** Services the probe needs on loopback, started by the smoke test (e.g. redis-server). */
-    probeServices: Type.Optional(Type.Array(stringEnum(['redis-server', 'memcached'] as const))),
+    probeServices: Type.Optional(Type.Array(stringEnum(PROBE_SERVICES))),
     /** For development only (pcov, xdebug): the layer description says so. */
     devOnly: Type.Optional(Type.Boolean()),
     /**
@@ -337,8 +337,13 @@ export const LibRecipeSchema = Type.Object(
     ),
     /** Packages its configure finds (headers of the libraries it links), per package manager. */
     packages: Type.Optional(PackageSetSchema),
-    /** Flags for its autoconf configure, after --prefix (and --host in cross builds). */
-    configure: Type.Array(Type.String({ pattern: '^--[a-z]', description: 'a configure flag like --without-x' })),
+    /** Its build system (default autoconf): ./configure && make, or cmake. */
+    build: Type.Optional(Type.Union([Type.Literal('autoconf'), Type.Literal('cmake')])),
+    /**
+     * Flags after the install prefix (and the cross-compile settings): `--without-x` for ./configure, `-DNAME=value`
+     * for cmake.
+     */
+    configure: Type.Array(Type.String({ pattern: '^(--[a-z]|-D[A-Za-z_][A-Za-z0-9_]*=)', description: 'a configure flag like --without-x, or -DNAME=value for cmake' })),
   },
   closed,
 )

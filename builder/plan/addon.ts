@@ -2,12 +2,13 @@
 // extensions it requires), compiled with phpize against a finished base build, shipped as its own layer that a
 // function stacks on the base layer. Pure: reads the typed Config only.
 import { createHash } from 'node:crypto'
-import semver from 'semver'
-import type { AddonRecipe, AddonSource, Config } from '../config/types.ts'
+import type { AddonSource, Config } from '../config/types.ts'
+import { addonOrder, checkAddonPhp, type OrderedAddon } from './addon-order.ts'
 import { UsageError } from '../errors.ts'
 import { renderAddonScript } from './compile-script.ts'
 import { matches } from './extensions.ts'
 import { addonLayerName } from './naming.ts'
+import type { ProbeService } from '../schema/common.ts'
 import { plan, type BuildPlan, type BuildRequest, type PlanEnvironment, type SourceSpec } from './plan.ts'
 
 export interface AddonRequest extends BuildRequest {
@@ -29,13 +30,14 @@ export interface PlannedAddonExtension {
   /** conf.d file (under php/etc/conf.d) that loads it; a dependency's number is lower, so it loads first. */
   iniFile: string
   iniLines: string[]
-  probe: { code: string; expect: string; ini?: string[]; services?: Array<'redis-server' | 'memcached'> }
+  probe: { code: string; expect: string; ini?: string[]; services?: ProbeService[] }
   devOnly: boolean
 }
 
 export interface PlannedLibrary {
   name: string
   version: string
+  build: 'autoconf' | 'cmake'
   configureFlags: string[]
 }
 
@@ -73,6 +75,8 @@ const sortCi = (a: string, b: string) => a.toLowerCase().localeCompare(b.toLower
  * scripts give extensions and libraries (a cross build's sysroot, a library's private prefix).
  */
 const ADDON_TOOLS = { apt: ['autoconf', 'patchelf'], dnf: ['autoconf', 'patchelf'] }
+/** For recipes/lib libraries with `build: cmake`. */
+const CMAKE = { apt: 'cmake', dnf: 'cmake' }
 
 /**
  * A pinned source (a PECL release, a recipes/lib library) as the fetcher takes it. A Debian repack is other bytes than
@@ -98,22 +102,15 @@ export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironmen
     throw new UsageError(`--addon with --executor ${req.executor}: the ${req.executor} executor does not build add-on layers yet; accepted: ${can.join(', ')}`)
   }
   const base = plan(config, req, env)
-  const version = base.php.version
-  const target = { php: version, arch: base.arch, executor: req.executor, cross: base.cross }
-
-  // The add-on and what it requires, dependencies first (depth-first; recipes/ext requires are checked at load).
-  const order: Array<{ name: string; recipe: AddonRecipe; depth: number }> = []
-  const visit = (name: string, path: string[]): number => {
-    if (path.includes(name)) throw new UsageError(`recipes/ext: ${[...path, name].join(' → ')} requires itself; accepted: requires without cycles`)
-    const seen = order.find((o) => o.name === name)
-    if (seen) return seen.depth
-    const r = config.addons[name]!
-    const depth = Math.max(-1, ...(r.requires ?? []).map((q) => visit(q, [...path, name]))) + 1
-    order.push({ name, recipe: r, depth })
-    return depth
+  const order = addonOrder(config, [req.addon])
+  // An extension PHP would load twice (once from each layer) is refused rather than left to warn at every start.
+  const twice = order.filter((o) => base.folded.includes(o.name)).map((o) => o.name)
+  if (twice.length) {
+    throw new UsageError(
+      `--addon ${req.addon}: ${twice.join(', ')} is built into this base layer already (--ext ${req.extensions?.join(',')}); accepted: an add-on whose extensions the base lacks`,
+      `Leave ${twice.join(',')} out of --ext, or use the base layer alone.`,
+    )
   }
-  visit(req.addon, [])
-
   const inBase = new Set(base.extensions.map((e) => e.name))
   for (const { name, recipe: r } of order) {
     const lacking = (r.baseRequires ?? []).filter((x) => !inBase.has(x))
@@ -123,15 +120,29 @@ export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironmen
         `Add ${lacking.join(',')} to --ext, or leave --ext out for the default set.`,
       )
     }
-    // Pre-releases (8.6.0RC3) count as the version they lead to.
-    if (!semver.satisfies(semver.coerce(version)!, r.php)) {
-      const minors = Object.keys(config.versions.php).filter((m) => semver.satisfies(`${m}.0`, r.php)).sort((a, b) => semver.compare(`${a}.0`, `${b}.0`))
-      throw new UsageError(
-        `--addon ${req.addon}: ${name} does not build on PHP ${version} (recipes/ext/${name}.yaml php: "${r.php}"); accepted: --php ${minors.join(', ') || '(none listed in versions.yaml)'}`,
-      )
-    }
   }
+  checkAddonPhp(config, order, base.php.version, `--addon ${req.addon}`)
+  const layerName = addonLayerName(config.versions.layer, base.php.minor, base.arch, base.php.version, req.addon)
+  return addonPlanFor(config, base, order, { name: req.addon, description: recipe.description, layerName, artifact: `${layerName}-${base.php.version}-${base.arch}` })
+}
 
+/**
+ * The recipes/ext extensions `--ext` builds into a base layer (base.folded), as an add-on compile against that base's
+ * own build; undefined when --ext names none. Its extensions ship in the base layer, enabled.
+ */
+export function planFolded(config: Config, base: BuildPlan): AddonPlan | undefined {
+  if (!base.folded.length) return undefined
+  return addonPlanFor(config, base, addonOrder(config, base.folded), {
+    name: base.folded.join('+'),
+    description: `built into ${base.layerName} (--ext)`,
+    layerName: base.layerName,
+    artifact: `${base.artifact}-ext`,
+  })
+}
+
+function addonPlanFor(config: Config, base: BuildPlan, order: OrderedAddon[], meta: { name: string; description: string; layerName: string; artifact: string }): AddonPlan {
+  const version = base.php.version
+  const target = { php: version, arch: base.arch, executor: base.executor, cross: base.cross }
   const sysrootDir = base.sysroot?.dir
   const fill = (v: string) => (sysrootDir ? v.replaceAll('{sysroot}', sysrootDir) : v)
   const phpSource = base.sources.find((s) => s.name === 'php')!
@@ -141,7 +152,7 @@ export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironmen
   const libraries: PlannedLibrary[] = libNames.map((name) => {
     const l = config.libs[name]!
     sources.push(pinnedSource(name, l.version, { ...l.source, repack: l.source.repack === true }))
-    return { name, version: l.version, configureFlags: l.configure.map(fill) }
+    return { name, version: l.version, build: l.build ?? 'autoconf', configureFlags: l.configure.map(fill) }
   })
   const extensions: PlannedAddonExtension[] = order.map(({ name, recipe: r, depth }) => {
     const set = (r.overrides ?? []).filter((o) => matches(o.when, target)).map((o) => o.set)
@@ -178,9 +189,11 @@ export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironmen
   const extApt = packageSets.flatMap((p) => p.apt ?? [])
   const debianArch = base.archInfo.debianArch
   const sysroot = base.sysroot ? { dir: base.sysroot.dir, packages: uniqSorted(extApt.map((n) => `${n}:${debianArch}`)) } : undefined
+  // cmake runs on the build machine: a tool, never a sysroot package.
+  const tools = (m: 'apt' | 'dnf') => [...ADDON_TOOLS[m], ...(libraries.some((l) => l.build === 'cmake') ? [CMAKE[m]] : [])]
   const packages = {
-    apt: uniqSorted([...ADDON_TOOLS.apt, ...(sysroot ? [] : base.cross ? extApt.map((n) => `${n}:${debianArch}`) : extApt)]),
-    dnf: uniqSorted([...ADDON_TOOLS.dnf, ...packageSets.flatMap((p) => p.dnf ?? [])]),
+    apt: uniqSorted([...tools('apt'), ...(sysroot ? [] : base.cross ? extApt.map((n) => `${n}:${debianArch}`) : extApt)]),
+    dnf: uniqSorted([...tools('dnf'), ...packageSets.flatMap((p) => p.dnf ?? [])]),
   }
 
   const crossHost = base.configureFlags.find((f) => f.startsWith('--host='))
@@ -195,18 +208,14 @@ export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironmen
       ...('pecl' in e.source && e.source.repack ? { sourceDir: e.source.repack.dir } : {}),
       configureFlags: e.configureFlags,
     })),
-    libraries: libraries.map((l) => ({ name: l.name, configureFlags: l.configureFlags })),
+    libraries: libraries.map((l) => ({ name: l.name, build: l.build, configureFlags: l.configureFlags })),
   })
-  const layerName = addonLayerName(config.versions.layer, base.php.minor, base.arch, version, req.addon)
   const addonKey = createHash('sha256')
     .update(JSON.stringify({ base: base.compileKey, script, sources: sources.map((s) => s.sha256), packages, ...(sysroot ? { sysroot } : {}) }))
     .digest('hex')
   return {
     base,
-    name: req.addon,
-    description: recipe.description,
-    layerName,
-    artifact: `${layerName}-${version}-${base.arch}`,
+    ...meta,
     extensions,
     libraries,
     sources,
@@ -225,7 +234,8 @@ export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironmen
 export function allAddonPackages(config: Config, manager: 'apt' | 'dnf'): { tools: string[]; target: string[] } {
   const target = Object.values(config.addons).flatMap((r) => [r.packages, ...(r.overrides ?? []).map((o) => o.set.packages)].flatMap((p) => p?.[manager] ?? []))
   const libs = Object.values(config.libs).flatMap((l) => l.packages?.[manager] ?? [])
-  return { tools: [...ADDON_TOOLS[manager]], target: uniqSorted([...target, ...libs]) }
+  const cmake = Object.values(config.libs).some((l) => l.build === 'cmake') ? [CMAKE[manager]] : []
+  return { tools: [...ADDON_TOOLS[manager], ...cmake], target: uniqSorted([...target, ...libs]) }
 }
 
 export interface AddonStep {

@@ -120,12 +120,13 @@ export interface AddonScriptInput {
   /** In load order; bundledDir set for extensions from the PHP tarball (ext/gd). */
   extensions: Array<{ name: string; bundledDir: string | undefined; sourceDir?: string; configureFlags: string[] }>
   /** recipes/lib libraries, built in this order before any extension, into the prefix deps_env sets. */
-  libraries: Array<{ name: string; configureFlags: string[] }>
+  libraries: Array<{ name: string; build: 'autoconf' | 'cmake'; configureFlags: string[] }>
 }
 
 /**
  * Where recipes/lib libraries go, as a shell function setting $deps (their prefix as the build sees it),
- * $deps_prefix and $deps_destdir (how they are installed there). Native: "$build/deps". Cross: pkg-config puts the
+ * $deps_prefix and $deps_destdir (how they are installed there), and $deps_sysroot (a cross build's real sysroot, for
+ * cmake). Native: "$build/deps". Cross: pkg-config puts the
  * sysroot in front of every path a .pc file gives, so the libraries go into "$build/sysroot"/deps, beside links to
  * the real sysroot's top directories, and pkg-config takes that as its sysroot. The compiler keeps the real one (the
  * linker re-roots the paths in libc.so's script only for scripts under its own --sysroot).
@@ -138,9 +139,9 @@ const DEPS_ENV = [
   '      if [ ! -d "$over" ]; then mkdir -p "$over/deps"; for e in "$real"/*; do ln -s "$e" "$over/"; done; fi',
   '      export PKG_CONFIG_SYSROOT_DIR="$over"',
   '    fi',
-  '    deps="$over/deps" deps_prefix=/deps deps_destdir="$over"',
+  '    deps="$over/deps" deps_prefix=/deps deps_destdir="$over" deps_sysroot="$real"',
   '  else',
-  '    deps="$build/deps" deps_prefix="$build/deps" deps_destdir=',
+  '    deps="$build/deps" deps_prefix="$build/deps" deps_destdir= deps_sysroot=',
   '  fi',
   '  export PKG_CONFIG_PATH="$deps/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"',
   '}',
@@ -188,18 +189,31 @@ export function renderAddonScript(p: AddonScriptInput): string {
   const libs = p.libraries
   // Each library: configure into the private prefix, make, install there; the shared objects lose the build
   // prefix from their RUNPATH (libtool puts it there), so nothing in the layer points into the build machine.
+  // cmake: the compiler and flags come from CC/CFLAGS/LDFLAGS as for ./configure; build type None, as a build type's
+  // own flags (Release: -O3) would come after them. A cross build names the target system and takes libraries and
+  // headers from the sysroot only.
+  const cpu = p.hostFlag?.replace(/^--host=/, '').split('-')[0]
+  const cmakeCross = cpu
+    ? [
+        `          -DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=${shq(cpu)} \\`,
+        '          ${deps_sysroot:+-DCMAKE_SYSROOT="$deps_sysroot"} \\',
+        '          -DCMAKE_FIND_ROOT_PATH_MODE_PROGRAM=NEVER -DCMAKE_FIND_ROOT_PATH_MODE_LIBRARY=ONLY -DCMAKE_FIND_ROOT_PATH_MODE_INCLUDE=ONLY -DCMAKE_FIND_ROOT_PATH_MODE_PACKAGE=ONLY \\',
+      ]
+    : []
   const libCases = libs.flatMap((l) => [
     `      lib-configure:${l.name})`,
     `        cd "$build/${l.name}"`,
-    '        ./configure --prefix="$deps_prefix" \\',
-    ...(p.hostFlag ? [`          ${shq(p.hostFlag)} \\`] : []),
+    ...(l.build === 'cmake'
+      ? ['        cmake -S . -B _build -DCMAKE_INSTALL_PREFIX="$deps_prefix" -DCMAKE_INSTALL_LIBDIR=lib -DCMAKE_BUILD_TYPE=None \\', ...cmakeCross]
+      : ['        ./configure --prefix="$deps_prefix" \\', ...(p.hostFlag ? [`          ${shq(p.hostFlag)} \\`] : [])]),
     ...l.configureFlags.map((f) => `          ${flag(f)} \\`),
     '          ;',
     '        ;;',
     `      lib-make:${l.name})`,
     `        cd "$build/${l.name}"`,
-    '        make -j"${JOBS:-$(nproc)}"',
-    '        make install DESTDIR="$deps_destdir"',
+    ...(l.build === 'cmake'
+      ? ['        cmake --build _build -j"${JOBS:-$(nproc)}"', '        DESTDIR="$deps_destdir" cmake --install _build']
+      : ['        make -j"${JOBS:-$(nproc)}"', '        make install DESTDIR="$deps_destdir"']),
     '        for f in "$deps"/lib/lib*.so*; do [ -L "$f" ] || patchelf --remove-rpath "$f"; done',
     // libtool archives name their install prefix, which is not where a cross build finds them: link by -l only.
     '        rm -f "$deps"/lib/*.la',

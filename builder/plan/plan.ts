@@ -8,6 +8,7 @@ import { matches, planExtensions, type PlannedExtension } from './extensions.ts'
 import { layerName } from './naming.ts'
 import { resolveArch, resolvePhp } from './resolve.ts'
 import { renderCompileScript } from './compile-script.ts'
+import { addonOrder, checkAddonPhp } from './addon-order.ts'
 import { debianUpstreamVersion, isPreRelease } from '../schema/php-version.ts'
 
 export interface BuildRequest {
@@ -97,6 +98,11 @@ export interface BuildPlan {
   /** File stem for dist outputs, e.g. php-82-8.2.32-x86_64 */
   artifact: string
   extensions: PlannedExtension[]
+  /**
+   * recipes/ext extensions --ext builds into this layer (and those they require), in load order: compiled after the
+   * core against its build, as an add-on is (plan/addon.ts planFolded), and shipped enabled in this layer.
+   */
+  folded: string[]
   /** Exactly what `php -m` must print with the layer's ini (sorted, case-insensitively). */
   expectedModules: string[]
   configureFlags: string[]
@@ -136,29 +142,42 @@ export function plan(config: Config, req: BuildRequest, env: PlanEnvironment): B
   const cross = buildable.ok && buildable.mode === 'cross'
   const target = { php: release.version, arch, executor: req.executor, cross }
   const build = (recipe.overrides ?? []).filter((o) => matches(o.when, target)).map((o) => o.set)
+  const addonNames = Object.keys(config.addons ?? {}).sort()
+  const accepted = () => `${Object.keys(recipe.extensions).sort().join(', ')}; built from recipes/ext: ${addonNames.join(', ') || '(none)'}; default (versions.yaml's default set)`
   if (req.extensions !== undefined && req.extensions.length === 0) {
     // An empty --ext would silently plan a layer with only what the runtime needs.
-    throw new UsageError(`--ext is empty; accepted: a comma-separated list of ${Object.keys(recipe.extensions).sort().join(', ')}`, 'Leave --ext out for the default set (versions.yaml extensions.default).')
+    throw new UsageError(`--ext is empty; accepted: a comma-separated list of ${accepted()}`, 'Leave --ext out for the default set (versions.yaml extensions.default).')
   }
-  const requested = req.extensions ?? versions.extensions.default
-  // Names that exist only as add-on layers (recipes/ext) get a pointer to --addon; unknown names list both kinds.
-  const addonNames = Object.keys(config.addons ?? {}).sort()
+  // `default` in --ext stands for versions.yaml's default set: --ext default,redis adds redis to it.
+  const requested = [...new Set((req.extensions ?? versions.extensions.default).flatMap((n) => (n === 'default' ? versions.extensions.default : [n])))]
+  const core: string[] = []
+  const asked: string[] = []
   for (const name of requested) {
-    if (recipe.extensions[name]) continue
-    const core = Object.keys(recipe.extensions).sort().join(', ')
-    if (addonNames.includes(name)) {
-      throw new UsageError(`--ext ${name}: ${name} is built as an add-on layer, not into the base layer; accepted in --ext: ${core}`, `Build it with npm run build -- --php ${req.php} --arch ${req.arch} --addon ${name}`)
+    if (recipe.extensions[name]) core.push(name)
+    else if (config.addons?.[name]) asked.push(name)
+    else throw new UsageError(`--ext ${name}: unknown extension; accepted: ${accepted()}`)
+  }
+  // recipes/ext extensions (PECL, or bundled ones built with phpize) are compiled after the core, against its build.
+  const foldedOrder = addonOrder(config, asked)
+  if (foldedOrder.length) {
+    const cap = env.executors.find((e) => e.name === req.executor)
+    if (cap && !cap.addons) {
+      const can = env.executors.filter((e) => e.addons).map((e) => `--executor ${e.name}`)
+      throw new UsageError(`--ext ${asked.join(',')} with --executor ${req.executor}: the ${req.executor} executor does not build recipes/ext extensions; accepted: ${can.join(', ')}`)
     }
-    throw new UsageError(`--ext ${name}: unknown extension; accepted: ${core}${addonNames.length ? `; as add-on layers (--addon): ${addonNames.join(', ')}` : ''}`)
+    checkAddonPhp(config, foldedOrder, release.version, `--ext ${asked.join(',')}`)
+    // The core extensions they need (session for redis) come along, as a core extension's own requirements do.
+    for (const b of foldedOrder.flatMap((o) => o.recipe.baseRequires ?? [])) if (!core.includes(b)) core.push(b)
   }
   // Recipe values may name the target's sysroot (cross builds) as {sysroot}.
   const sysrootDir = cross ? env.sysroots?.[arch] : undefined
   const fill = (v: string) => (sysrootDir ? v.replaceAll('{sysroot}', sysrootDir) : v)
-  const extensions = planExtensions(recipe, requested, target).map((e) => ({ ...e, flags: e.flags.map(fill) }))
+  const extensions = planExtensions(recipe, core, target).map((e) => ({ ...e, flags: e.flags.map(fill) }))
 
   const expectedModules = [
     ...recipe.builtinModules,
     ...extensions.filter((e) => e.enabled).map((e) => e.module),
+    ...foldedOrder.map((o) => o.recipe.module ?? o.name),
   ].sort(sortCi)
 
   const buildImage = req.executor === 'docker' ? resolveBuildImage(versions, req.buildImage ?? DEFAULT_BUILD_IMAGE, arch) : undefined
@@ -262,6 +281,7 @@ export function plan(config: Config, req: BuildRequest, env: PlanEnvironment): B
     license: versions.layer.license,
     artifact: `${name}-${release.version}-${arch}`,
     extensions,
+    folded: foldedOrder.map((o) => o.name),
     expectedModules,
     configureFlags,
     configureEnv,

@@ -17,6 +17,10 @@ export function stringEnum<const T extends readonly string[]>(values: T, descrip
 
 export const ArchSchema = stringEnum(ARCHS)
 
+/** Services the smoke test can start on loopback for an extension's probe (builder/smoke/services.ts). */
+export const PROBE_SERVICES = ['redis-server', 'memcached', 'rabbitmq-server'] as const
+export type ProbeService = (typeof PROBE_SERVICES)[number]
+
 /** An object with arbitrary keys (optionally constrained by a pattern) whose values all match `value`. */
 export function recordOf<V extends TSchema>(value: V, keys?: { pattern: string; description: string }, opts: { minProperties?: number } = {}) {
   return Type.Unsafe<Record<string, Static<V>>>({

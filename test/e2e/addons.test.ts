@@ -2,8 +2,8 @@
 // (cached), compiles the extension against that very build, assembles an add-on zip holding only what the base
 // lacks, and smoke-tests it stacked on the base (the base's own checks and probes too). apcu is the small one,
 // gd the one with libraries, redis the one whose probe talks to a real server, intl the one the default layer
-// leaves out for its size (ICU). The smoke CLI refuses an add-on
-// alone and one stacked on another base build.
+// leaves out for its size (ICU). `--ext default,apcu` builds apcu into the base layer instead. The smoke CLI refuses
+// an add-on alone and one stacked on another base build.
 import t from 'tap'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -83,6 +83,27 @@ t.test('intl: the add-on brings ICU, which the base layer lacks; stacked, locale
   t.notOk(base.result.libraries.some((l) => l.startsWith('libicu')), 'the base layer carries no ICU')
   const ini = (await readZip(readFileSync(a.zip))).find((e) => e.path === 'php/etc/conf.d/40-intl.ini')!.data.toString()
   t.match(ini, /^extension=intl$/m, 'on as soon as the layer is added')
+})
+
+t.test('--ext default,apcu builds apcu into the base layer itself: the same core compile, apcu on, its probe in the smoke test', async (t) => {
+  const base = await ensureLayer(DEFAULT_LAYER)
+  const { result: r, run } = await ensureLayer({ ...DEFAULT_LAYER, ext: ['default', 'apcu'] })
+  t.equal(r.layerName, 'php-82')
+  t.same(r.extensions, [...base.result.extensions, 'apcu'])
+  t.match(run.stderr, /✓ compile php 8\.2\.32 x86_64: cached/, 'the core is the default layer\'s compile')
+  t.match(run.stderr, /make apcu 5\.1\.24|compile apcu add-on .*: cached/)
+  t.equal(r.smoke?.passed, true)
+  t.ok((r.smoke?.checks ?? 0) > base.result.smoke!.checks, `the default layer's checks plus apcu's probe (${r.smoke?.checks} > ${base.result.smoke!.checks})`)
+  const entries = await readZip(readFileSync(r.zip))
+  const paths = new Set(entries.map((e) => e.path))
+  const basePaths = (await readZip(readFileSync(base.result.zip))).map((e) => e.path)
+  t.same(basePaths.filter((p) => !paths.has(p)), [], 'everything the default layer has')
+  t.same([...paths].filter((p) => !basePaths.includes(p)).sort(), ['php/etc/conf.d/40-apcu.ini', 'php/extensions/apcu.so'], 'and apcu')
+  t.match(entries.find((e) => e.path === 'php/etc/conf.d/40-apcu.ini')!.data.toString(), /^extension=apcu$/m)
+  const m = JSON.parse(readFileSync(r.manifest, 'utf8')) as { modules: string[]; sources: Array<{ name: string }>; extensions: Array<{ name: string; probe?: unknown }> }
+  t.ok(m.modules.includes('apcu'), 'php -m must list it')
+  t.ok(m.extensions.find((e) => e.name === 'apcu')?.probe, 'with its probe')
+  t.ok(m.sources.some((s) => s.name === 'apcu'), 'and its source recorded')
 })
 
 t.test('a base layer plus its add-ons stays far below Lambda\'s 250 MB', async (t) => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../../builder/config/load.ts'
 import { EXECUTOR_CAPABILITIES } from '../../builder/executors/index.ts'
-import { addonSteps, allAddonPackages, planAddon } from '../../builder/plan/addon.ts'
+import { addonSteps, allAddonPackages, planAddon, planFolded } from '../../builder/plan/addon.ts'
 import { plan } from '../../builder/plan/plan.ts'
 import { projectRoot } from '../support/cli.ts'
 
@@ -84,7 +84,7 @@ t.test('the add-on is keyed to its base build: another base extension set, anoth
 })
 
 t.test('one clear line for what cannot be planned', async (t) => {
-  t.throws(() => planAddon(config, { ...req, addon: 'nosuch' }, env), { name: 'UsageError', message: /^--addon nosuch: no recipes\/ext\/nosuch\.yaml; accepted: apcu, ast, .*redis/ })
+  t.throws(() => planAddon(config, { ...req, addon: 'nosuch' }, env), { name: 'UsageError', message: /^--addon nosuch: no recipes\/ext\/nosuch\.yaml; accepted: amqp, apcu, ast, .*redis/ })
   t.throws(() => planAddon(config, { ...req, addon: 'curl' }, env), { name: 'UsageError', hint: /curl is a core extension: use --ext/ })
   t.throws(() => planAddon(config, { ...req, php: '8.6.0RC3', addon: 'apcu' }, env), { name: 'UsageError', message: /apcu does not build on PHP 8\.6\.0RC3 \(recipes\/ext\/apcu\.yaml php: ">=8\.1 <8\.5"\); accepted: --php 8\.2, 8\.3, 8\.4$/ })
   const noAddons = { ...env, executors: env.executors.map((e) => (e.name === 'docker' ? { ...e, addons: false } : e)) }
@@ -110,8 +110,8 @@ t.test('imagick: ImageMagick from recipes/lib is built first into a private pref
   t.match(a.script, /lib-configure:imagemagick\)\n\s+cd "\$build\/imagemagick"\n\s+\.\/configure --prefix="\$deps_prefix"/)
   t.match(a.script, /make install DESTDIR="\$deps_destdir"\n.*patchelf --remove-rpath "\$f"; done\n\s+rm -f "\$deps"\/lib\/\*\.la\n/)
   // Native: the prefix is "$build/deps"; cross: a private sysroot, since pkg-config puts the sysroot before .pc paths.
-  t.match(a.script, /deps="\$build\/deps" deps_prefix="\$build\/deps" deps_destdir=\n/)
-  t.match(a.script, /deps="\$over\/deps" deps_prefix=\/deps deps_destdir="\$over"/)
+  t.match(a.script, /deps="\$build\/deps" deps_prefix="\$build\/deps" deps_destdir= deps_sysroot=\n/)
+  t.match(a.script, /deps="\$over\/deps" deps_prefix=\/deps deps_destdir="\$over" deps_sysroot="\$real"\n/)
   t.match(a.script, /--without-modules/)
   // {deps} stays for the shell; the extension loses the RUNPATH its configure adds; libX.so.N files are collected.
   t.match(a.script, /\n\s+'?--with-imagick='?"\$deps" \\\n/)
@@ -128,6 +128,26 @@ t.test('imagick: ImageMagick from recipes/lib is built first into a private pref
   t.match(apcu.script, /patchelf --remove-rpath "\$dest\/php\/extensions\/apcu\.so"/, 'every extension loses a RUNPATH into the build machine')
 })
 
+t.test('amqp: rabbitmq-c is a cmake library (Amazon Linux has no package of it); cmake is a tool of the machine', async (t) => {
+  const a = planAddon(config, { ...req, addon: 'amqp' }, env)
+  t.same(a.libraries.map((l) => [l.name, l.version, l.build]), [['rabbitmq-c', '0.15.0', 'cmake']])
+  t.same(a.sources.map((s) => s.file), ['rabbitmq-c-0.15.0.tar.gz', 'amqp-2.1.2.tgz'])
+  t.ok(a.packages.apt.includes('cmake') && a.packages.dnf.includes('cmake') && a.packages.dnf.includes('openssl-devel'), `${a.packages.apt} / ${a.packages.dnf}`)
+  // The layer's flags from the environment (no build type's own), installed into the private prefix as autoconf ones.
+  t.match(a.script, /lib-configure:rabbitmq-c\)\n\s+cd "\$build\/rabbitmq-c"\n\s+cmake -S \. -B _build -DCMAKE_INSTALL_PREFIX="\$deps_prefix" -DCMAKE_INSTALL_LIBDIR=lib -DCMAKE_BUILD_TYPE=None \\\n\s+'?-DBUILD_SHARED_LIBS=ON'? \\/)
+  t.match(a.script, /cmake --build _build -j"\$\{JOBS:-\$\(nproc\)\}"\n\s+DESTDIR="\$deps_destdir" cmake --install _build\n.*patchelf --remove-rpath/)
+  t.notMatch(a.script, /CMAKE_SYSTEM_NAME/, 'native: no cross settings')
+  t.same(a.extensions.at(-1)!.probe.services, ['rabbitmq-server'])
+  // Cross: the target system, and OpenSSL from the sysroot only; cmake stays on the machine, libssl-dev goes to the sysroot.
+  const cross = planAddon(config, { ...req, arch: 'arm64', addon: 'amqp' }, env)
+  t.match(cross.script, /-DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR='?aarch64'? \\\n\s+\$\{deps_sysroot:\+-DCMAKE_SYSROOT="\$deps_sysroot"\} \\\n\s+-DCMAKE_FIND_ROOT_PATH_MODE_PROGRAM=NEVER -DCMAKE_FIND_ROOT_PATH_MODE_LIBRARY=ONLY/)
+  t.ok(cross.packages.apt.includes('cmake') && !cross.packages.apt.some((p) => p.startsWith('libssl')), cross.packages.apt.join(' '))
+  t.ok(cross.sysroot!.packages.includes('libssl-dev:arm64'))
+  // Every other add-on's machine tools stay as they were.
+  t.notOk(planAddon(config, { ...req, addon: 'imagick' }, env).packages.apt.includes('cmake'))
+  t.ok(allAddonPackages(config, 'apt').tools.includes('cmake'), 'setup installs it, as any --addon may need it')
+})
+
 t.test('mongodb: Debian\'s repack of four releases is pinned as it is, and the build takes mongodb-1.15.0 from it', async (t) => {
   const a = planAddon(config, { ...req, addon: 'mongodb' }, env)
   t.same(a.sources.map((s) => [s.file, s.urls, s.debian?.package]), [['php-mongodb_1.15.0+1.11.1+1.9.2+1.7.5.orig.tar.xz', [], 'php-mongodb']])
@@ -138,7 +158,7 @@ t.test('mongodb: Debian\'s repack of four releases is pinned as it is, and the b
 
 t.test('setup installs what every recipe needs', async (t) => {
   const apt = allAddonPackages(config, 'apt')
-  t.same(apt.tools, ['autoconf', 'patchelf'], 'phpize, and patchelf for RUNPATHs')
+  t.same(apt.tools, ['autoconf', 'patchelf', 'cmake'], 'phpize, patchelf for RUNPATHs, cmake for recipes/lib/rabbitmq-c')
   t.ok(['libzstd-dev', 'libjpeg-dev', 'libwebp-dev', 'libyaml-dev', 'uuid-dev'].every((p) => apt.target.includes(p)), apt.target.join(' '))
   t.ok(allAddonPackages(config, 'dnf').target.includes('libwebp-devel'))
 })
@@ -157,6 +177,16 @@ t.test('recipes/ext mistakes are configuration errors naming the file', async (t
   t.throws(bad('z.yaml', `description: z\nsource: { pecl: z, version: 1.0.0, url: "http://x/z.tgz", sha256: abc }\nphp: ">=8.1"\n${probe}`), { name: 'ConfigError', message: /z\.yaml/ })
   t.throws(bad('l.yaml', `description: l\nsource: { bundled: ext/l }\nphp: ">=8.1"\nlibraries: [nosuch]\n${probe}`), { name: 'ConfigError', message: /recipes\/ext\/l\.yaml: libraries names "nosuch", which has no recipes\/lib\/nosuch\.yaml; accepted: imagemagick/ })
   t.throws(bad('r.yaml', `description: r\nsource: { pecl: r, version: 1.0.0, url: "https://x/r.tgz", sha256: ${'a'.repeat(64)}, repack: { dir: r-1.0.0 } }\nphp: ">=8.1"\n${probe}`), { name: 'ConfigError', message: /r\.yaml: source\.repack needs source\.debian/ })
+  // recipes/lib: a flag of the other build system.
+  const badLib = (file: string, text: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'recipes-'))
+    cpSync(join(projectRoot, 'recipes'), dir, { recursive: true })
+    writeFileSync(join(dir, 'lib', file), text)
+    return () => loadConfig({ root: projectRoot, recipesDir: dir })
+  }
+  const src = `source: { url: "https://x/l-1.0.tar.gz", sha256: ${'a'.repeat(64)} }\n`
+  t.throws(badLib('l.yaml', `description: l\nversion: "1.0"\nbuild: cmake\n${src}configure: [--disable-x]\n`), { name: 'ConfigError', message: /lib\/l\.yaml: configure flag --disable-x does not fit build: cmake; accepted: -DNAME=value flags for cmake$/ })
+  t.throws(badLib('m.yaml', `description: m\nversion: "1.0"\n${src}configure: [-DX=1]\n`), { name: 'ConfigError', message: /lib\/m\.yaml: configure flag -DX=1 does not fit build: autoconf; accepted: --flags for \.\/configure$/ })
 })
 
 t.test('an add-on that builds against a core extension refuses a base without it', async (t) => {
@@ -167,11 +197,42 @@ t.test('an add-on that builds against a core extension refuses a base without it
   t.ok(planAddon(config, { ...req, extensions: ['ctype', 'session'], addon: 'redis' }, env))
 })
 
-t.test('--ext points add-on names to --addon, and lists both kinds for an unknown name', async (t) => {
-  t.throws(() => plan(config, { ...req, extensions: ['ctype', 'redis'] }, env), {
+t.test('--ext builds recipes/ext extensions into the base layer, after the core, from the same compile', async (t) => {
+  const p = plan(config, { ...req, extensions: ['ctype', 'redis', 'apcu'] }, env)
+  // redis needs session (baseRequires), which comes along like a core extension's own requirement; igbinary first.
+  t.same(p.extensions.map((e) => e.name).sort(), ['ctype', 'pcntl', 'posix', 'session'])
+  t.same(p.folded, ['igbinary', 'redis', 'apcu'])
+  t.same(p.expectedModules.filter((m) => ['apcu', 'igbinary', 'redis', 'session'].includes(m)), ['apcu', 'igbinary', 'redis', 'session'])
+  // The core compile is the one a base without them has: its cache serves both.
+  t.equal(p.compileKey, plan(config, { ...req, extensions: ['ctype', 'session'] }, env).compileKey)
+  const f = planFolded(config, p)!
+  t.same(f.extensions.map((e) => [e.name, e.iniFile, e.iniLines[0]]), [
+    ['igbinary', '40-igbinary.ini', 'extension=igbinary'],
+    ['redis', '41-redis.ini', 'extension=redis'],
+    ['apcu', '40-apcu.ini', 'extension=apcu'],
+  ])
+  t.same(f.sources.map((s) => s.name), ['igbinary', 'redis', 'apcu'])
+  t.equal(f.base, p)
+  t.equal(planFolded(config, plan(config, { ...req, extensions: ['ctype'] }, env)), undefined)
+
+  // `default` stands for versions.yaml's default set.
+  const d = plan(config, { ...req, extensions: ['default', 'apcu'] }, env)
+  t.same(d.extensions.map((e) => e.name), plan(config, req, env).extensions.map((e) => e.name))
+  t.same(d.folded, ['apcu'])
+  t.equal(d.compileKey, plan(config, req, env).compileKey)
+
+  // Built in, it cannot come again as an add-on layer on top.
+  t.throws(() => planAddon(config, { ...req, extensions: ['default', 'igbinary'], addon: 'redis' }, env), {
     name: 'UsageError',
-    message: /^--ext redis: redis is built as an add-on layer, not into the base layer; accepted in --ext: bcmath, /,
-    hint: 'Build it with npm run build -- --php 8.2.32 --arch x86_64 --addon redis',
+    message: /^--addon redis: igbinary is built into this base layer already \(--ext default,igbinary\); accepted: an add-on whose extensions the base lacks$/,
   })
-  t.throws(() => plan(config, { ...req, extensions: ['nosuch'] }, env), { name: 'UsageError', message: /^--ext nosuch: unknown extension; accepted: bcmath, .*; as add-on layers \(--addon\): apcu, ast, .*, zstd$/ })
+  // Still one line for a minor an extension does not build on, and for an unknown name (listing every kind).
+  t.throws(() => plan(config, { ...req, php: '8.6.0RC3', extensions: ['ctype', 'mongodb'] }, env), {
+    name: 'UsageError',
+    message: '--ext mongodb: mongodb does not build on PHP 8.6.0RC3 (recipes/ext/mongodb.yaml php: ">=8.1 <8.3"); accepted: --php 8.2',
+  })
+  t.throws(() => plan(config, { ...req, extensions: ['nosuch'] }, env), {
+    name: 'UsageError',
+    message: /^--ext nosuch: unknown extension; accepted: bcmath, .*, zlib; built from recipes\/ext: amqp, apcu, ast, .*, zstd; default \(versions\.yaml's default set\)$/,
+  })
 })
