@@ -86,7 +86,7 @@ t.test('an add-on layer publishes under its own name and arn --addon finds it', 
   t.equal(arn.out, 'arn:aws:lambda:eu-west-1:123456789012:layer:php-83-redis:1\n')
   const description = emu.layerVersions('eu-west-1', 'php-83-redis')[0]?.description
   t.match(description, /^redis 1\.0\.0 add-on for PHP 8\.3\.14 for provided\.al2023 \(x86_64\), build [0-9a-f]+$/)
-  await t.rejects(cli('arn', '--php', '8.3', '--addon', 'nosuch', '--region', 'eu-west-1', '--layers-file', layersFile), { name: 'UsageError', message: /--addon nosuch: no recipes\/ext\/nosuch\.yaml; accepted: apcu, / })
+  await t.rejects(cli('arn', '--php', '8.3', '--addon', 'nosuch', '--region', 'eu-west-1', '--layers-file', layersFile), { name: 'UsageError', message: /--addon nosuch: no recipes\/ext\/nosuch\.yaml; accepted: amqp, apcu, / })
 })
 
 t.test('arn errors', async (t) => {
