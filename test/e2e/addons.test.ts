@@ -2,8 +2,8 @@
 // (cached), compiles the extension against that very build, assembles an add-on zip holding only what the base
 // lacks, and smoke-tests it stacked on the base (the base's own checks and probes too). apcu is the small one,
 // gd the one with libraries, redis the one whose probe talks to a real server, intl the one the default layer
-// leaves out for its size (ICU). `--ext default,apcu` builds apcu into the base layer instead. The smoke CLI refuses
-// an add-on alone and one stacked on another base build.
+// leaves out for its size (ICU); the four build side by side once the base is there. `--ext default,apcu` builds
+// apcu into the base layer instead. The smoke CLI refuses an add-on alone and one stacked on another base build.
 import t from 'tap'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -27,16 +27,25 @@ interface AddonJson {
   smoke: { passed: boolean; checks: number } | null
 }
 
-const built: Record<string, AddonJson> = {}
+const building = new Map<string, Promise<AddonJson>>()
 
-async function addon(name: string): Promise<AddonJson> {
-  // The base first, under its own lock: an add-on build must not compile the default layer a second time.
-  await ensureLayer(DEFAULT_LAYER)
-  const { result } = await ensureLayer({ ...DEFAULT_LAYER, extraArgs: ['--addon', name] })
-  const json = result as unknown as AddonJson
-  built[name] = json
-  return json
+/** The add-on's build, started once per file. */
+function addon(name: string): Promise<AddonJson> {
+  if (!building.has(name)) {
+    building.set(name, (async () => {
+      // The base first, under its own lock: an add-on build must not compile the default layer a second time.
+      await ensureLayer(DEFAULT_LAYER)
+      const { result } = await ensureLayer({ ...DEFAULT_LAYER, extraArgs: ['--addon', name] })
+      return result as unknown as AddonJson
+    })())
+  }
+  return building.get(name)!
 }
+
+// All four start as soon as the base layer is there and build side by side: much of an add-on build is
+// single-threaded (phpize, configure, the smoke test), so on 2 cores they overlap instead of queueing. A failure
+// surfaces in the test that awaits it.
+for (const name of ['apcu', 'gd', 'redis', 'intl']) addon(name).catch(() => {})
 
 t.test('apcu: one extension and its ini, nothing of the base, smoke-tested stacked', async (t) => {
   const base = await ensureLayer(DEFAULT_LAYER)
@@ -108,14 +117,14 @@ t.test('--ext default,apcu builds apcu into the base layer itself: the same core
 
 t.test('a base layer plus its add-ons stays far below Lambda\'s 250 MB', async (t) => {
   const base = await ensureLayer(DEFAULT_LAYER)
-  const all = await Promise.all(['gd', 'redis', 'apcu', 'intl'].map((n) => built[n] ?? addon(n)))
+  const all = await Promise.all(['gd', 'redis', 'apcu', 'intl'].map((n) => addon(n)))
   const total = base.result.unzippedBytes + all.reduce((n, a) => n + a.unzippedBytes, 0)
   t.ok(total < 150_000_000, `base + ${all.map((a) => a.layerName).join(' + ')} unzip to ${(total / 1e6).toFixed(1)} MB (limit 250 MB, function code included)`)
 })
 
 t.test('the smoke CLI: an add-on alone, or on another base build, is one line and exit 7', async (t) => {
   const base = await ensureLayer(DEFAULT_LAYER)
-  const a = built.apcu ?? (await addon('apcu'))
+  const a = await addon('apcu')
   const alone = await npmRunAsync('smoke', [a.zip])
   t.equal(alone.code, 7)
   t.match(alone.stderr.trim(), /^error: php-82-apcu-8\.2\.32-x86_64\.zip is an add-on layer \(apcu\); it runs only on its base layer php-82-8\.2\.32-x86_64 → Give the base layer too: npm run smoke -- .* --base php-82-8\.2\.32-x86_64\.zip$/)
