@@ -110,6 +110,10 @@ function loadAddons(root: string, dir: string, php: PhpRecipe, libs: Record<stri
     for (const req of r.baseRequires ?? []) {
       if (!php.extensions[req]) throw new ConfigError(`recipes/ext/${name}.yaml: baseRequires names "${req}", which is not in recipes/php.yaml; accepted: ${Object.keys(php.extensions).sort().join(', ')}`)
     }
+    const needed = new Set([name, ...(r.requires ?? []), ...(r.baseRequires ?? [])])
+    for (const c of r.conflicts ?? []) {
+      if (needed.has(c)) throw new ConfigError(`recipes/ext/${name}.yaml: conflicts names "${c}", which it is or needs; accepted: extensions it must not be loaded with`)
+    }
   }
   return out
 }

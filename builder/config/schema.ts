@@ -297,6 +297,11 @@ export const AddonRecipeSchema = Type.Object(
     requires: Type.Optional(StringList),
     /** Core extensions (recipes/php.yaml) the base layer must have: their headers at build time, the module at run time. */
     baseRequires: Type.Optional(StringList),
+    /**
+     * Extensions (by recipe or core name, or others such as xdebug) it must not be loaded with: planning refuses a
+     * layer or a base holding both.
+     */
+    conflicts: Type.Optional(StringList),
     /** A zend_extension (loaded with zend_extension=). */
     zend: Type.Optional(Type.Boolean()),
     /** ini lines after the extension= line. */

@@ -37,3 +37,14 @@ export function checkAddonPhp(config: Config, order: OrderedAddon[], version: st
     )
   }
 }
+
+/**
+ * Fails when two of `names` (extensions one layer, or a base and an add-on on it, would load together) conflict: a
+ * recipes/ext recipe lists the other in `conflicts`.
+ */
+export function checkConflicts(config: Config, names: string[], flag: string): void {
+  for (const a of names) {
+    const b = (config.addons[a]?.conflicts ?? []).find((c) => names.includes(c) && c !== a)
+    if (b) throw new UsageError(`${flag}: ${a} cannot be loaded with ${b} (recipes/ext/${a}.yaml conflicts); accepted: one of them`)
+  }
+}

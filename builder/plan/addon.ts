@@ -3,7 +3,7 @@
 // function stacks on the base layer. Pure: reads the typed Config only.
 import { createHash } from 'node:crypto'
 import type { AddonSource, Config } from '../config/types.ts'
-import { addonOrder, checkAddonPhp, type OrderedAddon } from './addon-order.ts'
+import { addonOrder, checkAddonPhp, checkConflicts, type OrderedAddon } from './addon-order.ts'
 import { UsageError } from '../errors.ts'
 import { renderAddonScript } from './compile-script.ts'
 import { matches } from './extensions.ts'
@@ -122,6 +122,7 @@ export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironmen
     }
   }
   checkAddonPhp(config, order, base.php.version, `--addon ${req.addon}`)
+  checkConflicts(config, [...base.extensions.map((e) => e.name), ...base.folded, ...order.map((o) => o.name)], `--addon ${req.addon}`)
   const layerName = addonLayerName(config.versions.layer, base.php.minor, base.arch, base.php.version, req.addon)
   return addonPlanFor(config, base, order, { name: req.addon, description: recipe.description, layerName, artifact: `${layerName}-${base.php.version}-${base.arch}` })
 }

@@ -8,7 +8,7 @@ import { matches, planExtensions, type PlannedExtension } from './extensions.ts'
 import { layerName } from './naming.ts'
 import { resolveArch, resolvePhp } from './resolve.ts'
 import { renderCompileScript } from './compile-script.ts'
-import { addonOrder, checkAddonPhp } from './addon-order.ts'
+import { addonOrder, checkAddonPhp, checkConflicts } from './addon-order.ts'
 import { debianUpstreamVersion, isPreRelease } from '../schema/php-version.ts'
 
 export interface BuildRequest {
@@ -168,6 +168,7 @@ export function plan(config: Config, req: BuildRequest, env: PlanEnvironment): B
     checkAddonPhp(config, foldedOrder, release.version, `--ext ${asked.join(',')}`)
     // The core extensions they need (session for redis) come along, as a core extension's own requirements do.
     for (const b of foldedOrder.flatMap((o) => o.recipe.baseRequires ?? [])) if (!core.includes(b)) core.push(b)
+    checkConflicts(config, [...core, ...foldedOrder.map((o) => o.name)], `--ext ${asked.join(',')}`)
   }
   // Recipe values may name the target's sysroot (cross builds) as {sysroot}.
   const sysrootDir = cross ? env.sysroots?.[arch] : undefined

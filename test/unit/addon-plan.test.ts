@@ -1,7 +1,7 @@
 // Planning add-on layers from recipes/ext: load order, names, sources with their offline origin, packages per
 // target, and the one-line refusals (unknown add-on, a minor it does not build on, an executor without add-ons).
 import t from 'tap'
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../../builder/config/load.ts'
@@ -187,6 +187,22 @@ t.test('recipes/ext mistakes are configuration errors naming the file', async (t
   const src = `source: { url: "https://x/l-1.0.tar.gz", sha256: ${'a'.repeat(64)} }\n`
   t.throws(badLib('l.yaml', `description: l\nversion: "1.0"\nbuild: cmake\n${src}configure: [--disable-x]\n`), { name: 'ConfigError', message: /lib\/l\.yaml: configure flag --disable-x does not fit build: cmake; accepted: -DNAME=value flags for cmake$/ })
   t.throws(badLib('m.yaml', `description: m\nversion: "1.0"\n${src}configure: [-DX=1]\n`), { name: 'ConfigError', message: /lib\/m\.yaml: configure flag -DX=1 does not fit build: autoconf; accepted: --flags for \.\/configure$/ })
+})
+
+t.test('conflicts: two extensions one layer, or a base and its add-on, would load together are refused at plan time', async (t) => {
+  t.same(config.addons.pcov!.conflicts, ['xdebug'])
+  const dir = mkdtempSync(join(tmpdir(), 'recipes-'))
+  cpSync(join(projectRoot, 'recipes'), dir, { recursive: true })
+  writeFileSync(join(dir, 'ext', 'pcov.yaml'), readFileSync(join(projectRoot, 'recipes', 'ext', 'pcov.yaml'), 'utf8').replace('conflicts: [xdebug]', 'conflicts: [xdebug, apcu]'))
+  const c = loadConfig({ root: projectRoot, recipesDir: dir })
+  const message = /cannot be loaded with .*\(recipes\/ext\/pcov\.yaml conflicts\); accepted: one of them$/
+  t.throws(() => plan(c, { ...req, extensions: ['default', 'pcov', 'apcu'] }, env), { name: 'UsageError', message: /^--ext pcov,apcu: pcov cannot be loaded with apcu/ })
+  t.throws(() => planAddon(c, { ...req, extensions: ['default', 'pcov'], addon: 'apcu' }, env), { name: 'UsageError', message })
+  t.throws(() => planAddon(c, { ...req, extensions: ['default', 'apcu'], addon: 'pcov' }, env), { name: 'UsageError', message })
+  t.ok(planAddon(c, { ...req, addon: 'pcov' }, env), 'without apcu, pcov plans')
+  t.ok(plan(config, { ...req, extensions: ['default', 'pcov', 'apcu'] }, env), 'the real recipes have no such conflict')
+  writeFileSync(join(dir, 'ext', 'pcov.yaml'), readFileSync(join(projectRoot, 'recipes', 'ext', 'pcov.yaml'), 'utf8').replace('conflicts: [xdebug]', 'conflicts: [pcov]'))
+  t.throws(() => loadConfig({ root: projectRoot, recipesDir: dir }), { name: 'ConfigError', message: /pcov\.yaml: conflicts names "pcov", which it is or needs/ })
 })
 
 t.test('an add-on that builds against a core extension refuses a base without it', async (t) => {
