@@ -14,7 +14,7 @@ import { UsageError } from './errors.ts'
 import { crossSysroots, nativeArch } from './host-libs.ts'
 import { refusal } from './plan/capabilities.ts'
 import { planAddon, planFolded, type AddonPlan } from './plan/addon.ts'
-import { plan as makePlan, type BuildPlan, type BuildRequest, type PlanEnvironment } from './plan/plan.ts'
+import { plan as makePlan, type BuildPlan, type BuildRequest, type PlanEnvironment, type SourceSpec } from './plan/plan.ts'
 import { createRunner } from './run.ts'
 import { hashFiles, sha256File } from './sources/digest.ts'
 import { mimeTablePhp } from './assemble/runtime-files.ts'
@@ -70,6 +70,18 @@ function fetchContext(root: string, cacheDir: string, run: ReturnType<typeof cre
   return { cacheDir, keysDir: join(root, 'recipes', 'keys'), mirrors: [upstreamMirror(), debianMirror(run), localMirror(localDirs)], run }
 }
 
+/** Fetches and verifies each source in turn, logging where it came from. */
+async function fetchEach(specs: SourceSpec[], ctx: ReturnType<typeof fetchContext>, log: Logger): Promise<FetchedSource[]> {
+  const out: FetchedSource[] = []
+  for (const spec of specs) {
+    const s0 = performance.now()
+    const one = await fetchSource(spec, ctx)
+    log.done(`source ${spec.file} (${one.manifest.verified.join(', ')}; from ${one.manifest.origin})`, performance.now() - s0)
+    out.push(one)
+  }
+  return out
+}
+
 export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   const { log } = opts
   const t0 = performance.now()
@@ -111,27 +123,15 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   if (got.index > 0) log.info(`  --obtainable: building PHP ${plan.php.version}, the newest listed release that can be fetched`)
   log.info(`» ${plan.layerName}: PHP ${plan.php.version} ${plan.arch} on ${plan.base.name}, executor ${plan.executor}${plan.docker ? ` (${plan.docker.buildImage}: ${plan.docker.image})` : ''}, ${plan.extensions.length} extensions`)
   log.done(`source ${phpSpec(plan).file} (${got.fetched.manifest.verified.join(', ')}; from ${got.fetched.manifest.origin})`, performance.now() - p0)
-  const sources = [got.fetched]
-  for (const spec of plan.sources.filter((s) => s.name !== 'php')) {
-    const s0 = performance.now()
-    const one = await fetchSource(spec, fetchCtx)
-    log.done(`source ${spec.file} (${one.manifest.verified.join(', ')}; from ${one.manifest.origin})`, performance.now() - s0)
-    sources.push(one)
-  }
+  const sources = [got.fetched, ...(await fetchEach(plan.sources.filter((s) => s.name !== 'php'), fetchCtx, log))]
 
   const compiled = await executor.compile({ plan, sources, cacheDir, logDir, run, log, ...(opts.fresh ? { fresh: true } : {}) })
   let foldedBuild: { plan: AddonPlan; compiled: CompileResult; sources: FetchedSource[] } | undefined
   if (folded) {
     log.info(`» ${folded.extensions.map((e) => `${e.name} ${e.version}`).join(', ')} into ${plan.layerName} (--ext)`)
-    const extSources = [got.fetched]
-    for (const spec of folded.sources) {
-      const s0 = performance.now()
-      const one = await fetchSource(spec, fetchCtx)
-      log.done(`source ${spec.file} (${one.manifest.verified.join(', ')}; from ${one.manifest.origin})`, performance.now() - s0)
-      extSources.push(one)
-    }
-    const fc = await executor.compileAddon!({ plan: folded, base: compiled, sources: extSources, cacheDir, logDir, run, log })
-    foldedBuild = { plan: folded, compiled: fc, sources: extSources.slice(1) }
+    const extSources = await fetchEach(folded.sources, fetchCtx, log)
+    const fc = await executor.compileAddon!({ plan: folded, base: compiled, sources: [got.fetched, ...extSources], cacheDir, logDir, run, log })
+    foldedBuild = { plan: folded, compiled: fc, sources: extSources }
     sources.push(...foldedBuild.sources)
   }
 
@@ -290,13 +290,7 @@ export async function buildAddon(opts: BuildOptions & { addon: string }): Promis
   await executor.preflightAddon({ plan, run, log })
 
   const fetchCtx = fetchContext(opts.root, cacheDir, run)
-  const sources = [base.sources.find((s) => s.spec.name === 'php')!]
-  for (const spec of plan.sources) {
-    const s0 = performance.now()
-    const one = await fetchSource(spec, fetchCtx)
-    log.done(`source ${spec.file} (${one.manifest.verified.join(', ')}; from ${one.manifest.origin})`, performance.now() - s0)
-    sources.push(one)
-  }
+  const sources = [base.sources.find((s) => s.spec.name === 'php')!, ...(await fetchEach(plan.sources, fetchCtx, log))]
   const compiled = await executor.compileAddon({ plan, base: base.compiled, sources, cacheDir, logDir, run, log })
 
   const a0 = performance.now()

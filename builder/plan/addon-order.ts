@@ -2,6 +2,7 @@
 // add-on layers (--addon) and by extensions built into the base layer (--ext redis). Pure.
 import semver from 'semver'
 import type { AddonRecipe, Config } from '../config/types.ts'
+import type { ExecutorCapabilities } from './capabilities.ts'
 import { UsageError } from '../errors.ts'
 
 export interface OrderedAddon {
@@ -47,4 +48,12 @@ export function checkConflicts(config: Config, names: string[], flag: string): v
     const b = (config.addons[a]?.conflicts ?? []).find((c) => names.includes(c) && c !== a)
     if (b) throw new UsageError(`${flag}: ${a} cannot be loaded with ${b} (recipes/ext/${a}.yaml conflicts); accepted: one of them`)
   }
+}
+
+/** Fails when the executor does not compile recipes/ext extensions (capabilities `addons: false`), naming those that do. */
+export function checkAddonExecutor(executors: readonly ExecutorCapabilities[], executor: string, flag: string): void {
+  const cap = executors.find((e) => e.name === executor)
+  if (!cap || cap.addons) return
+  const can = executors.filter((e) => e.addons).map((e) => `--executor ${e.name}`)
+  throw new UsageError(`${flag} with --executor ${executor}: the ${executor} executor does not build recipes/ext extensions yet; accepted: ${can.join(', ')}`)
 }

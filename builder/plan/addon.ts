@@ -3,7 +3,7 @@
 // function stacks on the base layer. Pure: reads the typed Config only.
 import { createHash } from 'node:crypto'
 import type { AddonSource, Config } from '../config/types.ts'
-import { addonOrder, checkAddonPhp, checkConflicts, type OrderedAddon } from './addon-order.ts'
+import { addonOrder, checkAddonExecutor, checkAddonPhp, checkConflicts, type OrderedAddon } from './addon-order.ts'
 import { UsageError } from '../errors.ts'
 import { renderAddonScript } from './compile-script.ts'
 import { matches } from './extensions.ts'
@@ -96,11 +96,7 @@ export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironmen
       config.php.extensions[req.addon] ? `${req.addon} is a core extension: use --ext to build it into the base layer.` : undefined,
     )
   }
-  const cap = env.executors.find((e) => e.name === req.executor)
-  if (cap && !cap.addons) {
-    const can = env.executors.filter((e) => e.addons).map((e) => `--executor ${e.name}`)
-    throw new UsageError(`--addon with --executor ${req.executor}: the ${req.executor} executor does not build add-on layers yet; accepted: ${can.join(', ')}`)
-  }
+  checkAddonExecutor(env.executors, req.executor, '--addon')
   const base = plan(config, req, env)
   const order = addonOrder(config, [req.addon])
   // An extension PHP would load twice (once from each layer) is refused rather than left to warn at every start.

@@ -8,7 +8,7 @@ import { matches, planExtensions, type PlannedExtension } from './extensions.ts'
 import { layerName } from './naming.ts'
 import { resolveArch, resolvePhp } from './resolve.ts'
 import { renderCompileScript } from './compile-script.ts'
-import { addonOrder, checkAddonPhp, checkConflicts } from './addon-order.ts'
+import { addonOrder, checkAddonExecutor, checkAddonPhp, checkConflicts } from './addon-order.ts'
 import { debianUpstreamVersion, isPreRelease } from '../schema/php-version.ts'
 
 export interface BuildRequest {
@@ -160,11 +160,7 @@ export function plan(config: Config, req: BuildRequest, env: PlanEnvironment): B
   // recipes/ext extensions (PECL, or bundled ones built with phpize) are compiled after the core, against its build.
   const foldedOrder = addonOrder(config, asked)
   if (foldedOrder.length) {
-    const cap = env.executors.find((e) => e.name === req.executor)
-    if (cap && !cap.addons) {
-      const can = env.executors.filter((e) => e.addons).map((e) => `--executor ${e.name}`)
-      throw new UsageError(`--ext ${asked.join(',')} with --executor ${req.executor}: the ${req.executor} executor does not build recipes/ext extensions; accepted: ${can.join(', ')}`)
-    }
+    checkAddonExecutor(env.executors, req.executor, `--ext ${asked.join(',')}`)
     checkAddonPhp(config, foldedOrder, release.version, `--ext ${asked.join(',')}`)
     // The core extensions they need (session for redis) come along, as a core extension's own requirements do.
     for (const b of foldedOrder.flatMap((o) => o.recipe.baseRequires ?? [])) if (!core.includes(b)) core.push(b)

@@ -88,7 +88,7 @@ t.test('one clear line for what cannot be planned', async (t) => {
   t.throws(() => planAddon(config, { ...req, addon: 'curl' }, env), { name: 'UsageError', hint: /curl is a core extension: use --ext/ })
   t.throws(() => planAddon(config, { ...req, php: '8.6.0RC3', addon: 'apcu' }, env), { name: 'UsageError', message: /apcu does not build on PHP 8\.6\.0RC3 \(recipes\/ext\/apcu\.yaml php: ">=8\.1 <8\.5"\); accepted: --php 8\.2, 8\.3, 8\.4$/ })
   const noAddons = { ...env, executors: env.executors.map((e) => (e.name === 'docker' ? { ...e, addons: false } : e)) }
-  t.throws(() => planAddon(config, { ...req, executor: 'docker', addon: 'apcu' }, noAddons), { name: 'UsageError', message: /the docker executor does not build add-on layers yet; accepted: --executor host/ })
+  t.throws(() => planAddon(config, { ...req, executor: 'docker', addon: 'apcu' }, noAddons), { name: 'UsageError', message: /^--addon with --executor docker: the docker executor does not build recipes\/ext extensions yet; accepted: --executor host$/ })
 })
 
 t.test('the docker executor plans add-ons on its build image: the base\'s packages plus the add-on\'s, for its package manager', async (t) => {
@@ -230,6 +230,9 @@ t.test('--ext builds recipes/ext extensions into the base layer, after the core,
   t.same(f.sources.map((s) => s.name), ['igbinary', 'redis', 'apcu'])
   t.equal(f.base, p)
   t.equal(planFolded(config, plan(config, { ...req, extensions: ['ctype'] }, env)), undefined)
+
+  const noAddons = { ...env, executors: env.executors.map((e) => (e.name === 'docker' ? { ...e, addons: false } : e)) }
+  t.throws(() => plan(config, { ...req, executor: 'docker', extensions: ['ctype', 'apcu'] }, noAddons), { name: 'UsageError', message: /^--ext apcu with --executor docker: the docker executor does not build recipes\/ext extensions yet; accepted: --executor host$/ })
 
   // `default` stands for versions.yaml's default set.
   const d = plan(config, { ...req, extensions: ['default', 'apcu'] }, env)
