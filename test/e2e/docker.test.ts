@@ -1,6 +1,6 @@
-// The docker executor end to end, with a reduced extension set (a full compile is the host build's job in
-// test/setup): a layer compiled in a container from the offline Debian build image passes the smoke test and the
-// ABI gate; `npm run verify` reports equality and names the file a doctored zip changed; an unchanged rebuild is
+// The docker executor end to end, with a reduced extension set (the full compile is the host build's, in
+// test/e2e/layer.test.ts): a layer compiled in a container from the offline Debian build image passes the smoke
+// test and the ABI gate; `npm run verify` reports equality and names the file a doctored zip changed; an unchanged rebuild is
 // quick; an add-on (apcu) builds in the same image against it; and the smoke test passes inside an unprivileged
 // container. That a second build in a second fresh container
 // gives the same sha256 is test/matrix/docker-repro.test.ts (`npm run test:matrix`): a second compile does not fit

@@ -1,6 +1,7 @@
 // One real layer, end to end: PHP 8.2.32 x86_64 compiled on this host from the pinned, verified tarball, assembled,
-// and run the way Lambda would run it. The first run on a fresh machine compiles (~6 minutes on 2 cores). That a
-// second compile from scratch gives the same bytes is test/matrix/host-repro.test.ts (npm run test:matrix).
+// and run the way Lambda would run it. The first run on a fresh machine compiles (about 15 minutes alone on 2
+// cores; test/e2e/addons.test.ts usually starts that build and this file waits for it). That a second compile
+// from scratch gives the same bytes is test/matrix/host-repro.test.ts (npm run test:matrix).
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
