@@ -128,7 +128,7 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   const compiled = await executor.compile({ plan, sources, cacheDir, logDir, run, log, ...(opts.fresh ? { fresh: true } : {}) })
   let foldedBuild: { plan: AddonPlan; compiled: CompileResult; sources: FetchedSource[] } | undefined
   if (folded) {
-    log.info(`» ${folded.extensions.map((e) => `${e.name} ${e.version}`).join(', ')} into ${plan.layerName} (--ext)`)
+    log.info(`» ${folded.extensions.map((e) => `${e.name} ${e.version}`).join(', ')} into ${plan.layerName}, from recipes/ext after the core`)
     const extSources = await fetchEach(folded.sources, fetchCtx, log)
     const fc = await executor.compileAddon!({ plan: folded, base: compiled, sources: [got.fetched, ...extSources], cacheDir, logDir, run, log })
     foldedBuild = { plan: folded, compiled: fc, sources: extSources }
@@ -136,8 +136,9 @@ export async function build(opts: BuildOptions): Promise<BuildOutcome> {
   }
 
   const a0 = performance.now()
+  // The folded extensions' probes and ini lines go into the zip but not into their compile key: they are hashed here.
   const assemblyKey = createHash('sha256')
-    .update(JSON.stringify({ compile: plan.compileKey, toolchain: compiled.toolchain, plan: { ...plan, compileScript: undefined }, sources: sources.map((s) => s.manifest), ...(foldedBuild ? { folded: foldedBuild.plan.addonKey, foldedToolchain: foldedBuild.compiled.toolchain } : {}) }))
+    .update(JSON.stringify({ compile: plan.compileKey, toolchain: compiled.toolchain, plan: { ...plan, compileScript: undefined }, sources: sources.map((s) => s.manifest), ...(foldedBuild ? { folded: foldedBuild.plan.addonKey, foldedToolchain: foldedBuild.compiled.toolchain, foldedExtensions: foldedBuild.plan.extensions } : {}) }))
     .update(hashFiles(opts.root, ['runtime', 'builder/assemble']))
     // The generated MIME table comes from this data: a dependency bump must re-assemble.
     .update(mimeTablePhp())

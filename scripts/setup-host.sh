@@ -137,7 +137,7 @@ fi
 
 # 5. Other architectures asked for with --arch: the cross toolchain and qemu-user-static on the machine, and the
 #    target's libraries in a sysroot. The target's -dev packages are never installed: several cannot coexist with
-#    the machine's own (libonig-dev, libpq-dev), and installing the others would move the machine's versions.
+#    the machine's own (libonig-dev), and installing the others would move the machine's versions.
 #    Instead their closure is downloaded from the same archive and unpacked into the sysroot the recipes name.
 native=$(dpkg --print-architecture)
 for t in "${targets[@]}"; do

@@ -51,7 +51,8 @@ export async function assembleLayer(input: AssembleInput): Promise<AssembleResul
   mkdirSync(input.workDir, { recursive: true })
   const tree = mkdtempSync(join(input.workDir, 'layer-'))
   try {
-    layout(input, tree)
+    // Libraries built from recipes/lib for recipes/ext extensions built in (libpq for pdo_pgsql): in lib/ already.
+    const ownLibs = layout(input, tree)
     await stripAll(input, tree, ['bin', 'php/extensions', 'lib'])
 
     // lib/ holds libphp.so already when the core is shared: it is part of the layer, and its own needs count.
@@ -90,7 +91,7 @@ export async function assembleLayer(input: AssembleInput): Promise<AssembleResul
         ...plan.extensions.map((e) => ({ name: e.name, module: e.module, shared: e.shared, enabled: e.enabled, zend: e.zend, ...(e.probe ? { probe: e.probe } : {}) })),
         ...(input.folded?.plan.extensions ?? []).map((e) => ({ name: e.name, module: e.module, shared: true, enabled: true, zend: e.zend, probe: e.probe })),
       ],
-      libraries: closure.bundle.map((l) => l.name),
+      libraries: [...ownLibs, ...closure.bundle.map((l) => l.name)].sort(),
       sources: input.sources.map(({ origin: _where, ...s }) => s),
       configureFlags: [...plan.configureFlags, ...(input.folded?.plan.extensions ?? []).flatMap((e) => e.configureFlags)],
       maxGlibc: abi.maxGlibc,
@@ -115,7 +116,8 @@ export async function assembleLayer(input: AssembleInput): Promise<AssembleResul
   }
 }
 
-function layout(input: AssembleInput, tree: string): void {
+/** Lays out the tree; returns the recipes/lib libraries it copied into lib/. */
+function layout(input: AssembleInput, tree: string): string[] {
   const { plan, stagingRoot, runtimeDir } = input
   const opt = join(stagingRoot, 'opt')
   mkdirSync(join(tree, 'bin'), { recursive: true })
@@ -144,13 +146,14 @@ function layout(input: AssembleInput, tree: string): void {
   writeFileSync(join(tree, 'php', 'etc', 'php.ini'), [...plan.ini.php, 'extension_dir = /opt/php/extensions', ''].join('\n'))
   for (const f of plan.ini.confd) writeFileSync(join(tree, 'php', 'etc', 'conf.d', f.file), f.lines.join('\n') + '\n')
   // recipes/ext extensions built in (--ext redis): loaded like the layer's own shared extensions.
-  if (input.folded) layAddonFiles(input.folded.plan, input.folded.stagingRoot, tree, (e) => `${e.name} ${e.version}, built into this layer (--ext).`)
+  const ownLibs = input.folded ? layAddonFiles(input.folded.plan, input.folded.stagingRoot, tree, (e) => `${e.name} ${e.version} from recipes/ext, built into this layer after the core.`) : []
 
   try {
     stageRuntime(runtimeDir, join(tree, 'bootstrap'), join(tree, 'php', 'runtime'))
   } catch (e) {
     throw new AssembleError((e as Error).message, 'Run the build from a complete checkout.')
   }
+  return ownLibs
 }
 
 /**

@@ -51,6 +51,12 @@ export function loadConfig(opts: LoadOptions): Config {
 
   const libs = loadLibs(root, join(recipesDir, 'lib'), error)
   const addons = loadAddons(root, join(recipesDir, 'ext'), php, libs, error)
+  // The default set may name recipes/ext extensions too: the planner builds them into the layer after the core.
+  versions.extensions.default.forEach((name, i) => {
+    if (!php.extensions[name] && !addons[name]) {
+      throw new ConfigError(`${vName}: extensions.default[${i}] is "${name}"; accepted: ${Object.keys(php.extensions).sort().join(', ')}; or from recipes/ext: ${Object.keys(addons).sort().join(', ')}`)
+    }
+  })
 
   return { versions, php, addons, libs, baseLibraries, files: { versions: vName, php: pName } }
 }
@@ -75,7 +81,10 @@ function loadLibs(root: string, dir: string, error: (message: string, hint: stri
     checkRepack(rel, recipe.source)
     const cmake = recipe.build === 'cmake'
     const wrong = recipe.configure.find((f) => f.startsWith('-D') !== cmake)
-    if (wrong) throw new ConfigError(`${rel}: configure flag ${wrong} does not fit build: ${recipe.build ?? 'autoconf'}; accepted: ${cmake ? '-DNAME=value flags for cmake' : '--flags for ./configure'}`)
+    if (wrong) throw new ConfigError(`${rel}: configure flag ${wrong} does not fit build: ${recipe.build ?? 'autoconf'}; accepted: ${cmake ? '-DNAME=value flags for cmake' : '--flags and NAME=value variables for ./configure'}`)
+    if (cmake && recipe.makeDirs) throw new ConfigError(`${rel}: makeDirs ${recipe.makeDirs.join(', ')} does not fit build: cmake; accepted: makeDirs with build: autoconf`)
+    const up = [...(recipe.makeDirs ?? []), ...(recipe.headers ? [recipe.headers.from, ...recipe.headers.files] : [])].find((d) => d.split('/').includes('..'))
+    if (up) throw new ConfigError(`${rel}: ${up} leaves the source tree; accepted: paths inside it, without ..`)
     out[name] = recipe
   }
   return out
@@ -157,7 +166,4 @@ function checkRecipe(file: string, php: PhpRecipe, vFile: string, v: VersionsFil
   for (const req of php.runtimeRequires) {
     if (!names.has(req)) throw new ConfigError(`${file}: runtimeRequires names unknown extension "${req}"; accepted: ${known}`)
   }
-  v.extensions.default.forEach((name, i) => {
-    if (!names.has(name)) throw new ConfigError(`${vFile}: extensions.default[${i}] is "${name}"; accepted: ${known}`)
-  })
 }

@@ -345,10 +345,42 @@ export const LibRecipeSchema = Type.Object(
     /** Its build system (default autoconf): ./configure && make, or cmake. */
     build: Type.Optional(Type.Union([Type.Literal('autoconf'), Type.Literal('cmake')])),
     /**
-     * Flags after the install prefix (and the cross-compile settings): `--without-x` for ./configure, `-DNAME=value`
-     * for cmake.
+     * Flags after the install prefix (and the cross-compile settings): `--without-x` or `NAME=value` for ./configure,
+     * `-DNAME=value` for cmake.
      */
-    configure: Type.Array(Type.String({ pattern: '^(--[a-z]|-D[A-Za-z_][A-Za-z0-9_]*=)', description: 'a configure flag like --without-x, or -DNAME=value for cmake' })),
+    configure: Type.Array(Type.String({ pattern: '^(--[a-z]|-D[A-Za-z_][A-Za-z0-9_]*=|[A-Z][A-Z0-9_]*=)', description: 'a configure flag like --without-x or a variable like LDFLAGS_SL=-shared, or -DNAME=value for cmake' })),
+    /**
+     * autoconf only: run `make` and `make install` in these directories of the source tree, in order, instead of at its
+     * top (the client library of a project that also builds a server).
+     */
+    makeDirs: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z0-9_][A-Za-z0-9_./-]*$', description: 'a directory of the source tree like src/interfaces/libpq' }), { minItems: 1 })),
+    /**
+     * Headers the library's headers include that its install leaves out: `files` (paths under `from`, a directory of
+     * the source tree) copied into the prefix's include/ with those paths (libpq/libpq-fs.h → include/libpq/).
+     */
+    headers: Type.Optional(
+      Type.Object(
+        {
+          from: Type.String({ pattern: '^[A-Za-z0-9_][A-Za-z0-9_./-]*$', description: 'a directory of the source tree like src/include' }),
+          files: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_][A-Za-z0-9_./-]*\\.h$', description: 'a header under it like libpq/libpq-fs.h' }), { minItems: 1 }),
+        },
+        closed,
+      ),
+    ),
+    /**
+     * A `<name>` script in the prefix's bin/ that answers these options (each value printed as is, {deps} being the
+     * prefix), for configure scripts that ask such a program where the library is: a script runs in a cross build,
+     * where the library's own program, built for the target, would not.
+     */
+    configTool: Type.Optional(
+      Type.Object(
+        {
+          name: Type.String({ pattern: '^[a-z][a-z0-9_-]*$', description: 'a program name like pg_config' }),
+          answers: Type.Record(Type.String({ pattern: '^--[a-z][a-z-]*$' }), Type.String({ pattern: '^[^\'\\n$`\\\\]*$', description: 'one line without single quotes, $, ` or \\' }), { minProperties: 1 }),
+        },
+        closed,
+      ),
+    ),
   },
   closed,
 )

@@ -39,6 +39,12 @@ export interface PlannedLibrary {
   version: string
   build: 'autoconf' | 'cmake'
   configureFlags: string[]
+  /** Directories of the source tree `make` and `make install` run in (autoconf; default the top). */
+  makeDirs?: string[]
+  /** Source-tree headers copied into the prefix's include/, keeping their paths under `from`. */
+  headers?: { from: string; files: string[] }
+  /** A script in the prefix's bin/ answering a configure script's questions about the library. */
+  configTool?: { name: string; answers: Record<string, string> }
 }
 
 export interface AddonPlan {
@@ -103,8 +109,8 @@ export function planAddon(config: Config, req: AddonRequest, env: PlanEnvironmen
   const twice = order.filter((o) => base.folded.includes(o.name)).map((o) => o.name)
   if (twice.length) {
     throw new UsageError(
-      `--addon ${req.addon}: ${twice.join(', ')} is built into this base layer already (--ext ${req.extensions?.join(',')}); accepted: an add-on whose extensions the base lacks`,
-      `Leave ${twice.join(',')} out of --ext, or use the base layer alone.`,
+      `--addon ${req.addon}: ${twice.join(', ')} is built into this base layer already (${req.extensions ? `--ext ${req.extensions.join(',')}` : 'the default set'}); accepted: an add-on whose extensions the base lacks`,
+      req.extensions ? `Leave ${twice.join(',')} out of --ext, or use the base layer alone.` : `The default layer has ${twice.join(', ')}: use it alone, or build a base without it (--ext).`,
     )
   }
   const inBase = new Set(base.extensions.map((e) => e.name))
@@ -149,7 +155,15 @@ function addonPlanFor(config: Config, base: BuildPlan, order: OrderedAddon[], me
   const libraries: PlannedLibrary[] = libNames.map((name) => {
     const l = config.libs[name]!
     sources.push(pinnedSource(name, l.version, { ...l.source, repack: l.source.repack === true }))
-    return { name, version: l.version, build: l.build ?? 'autoconf', configureFlags: l.configure.map(fill) }
+    return {
+      name,
+      version: l.version,
+      build: l.build ?? 'autoconf',
+      configureFlags: l.configure.map(fill),
+      ...(l.makeDirs ? { makeDirs: l.makeDirs } : {}),
+      ...(l.headers ? { headers: l.headers } : {}),
+      ...(l.configTool ? { configTool: l.configTool } : {}),
+    }
   })
   const extensions: PlannedAddonExtension[] = order.map(({ name, recipe: r, depth }) => {
     const set = (r.overrides ?? []).filter((o) => matches(o.when, target)).map((o) => o.set)
@@ -205,7 +219,7 @@ function addonPlanFor(config: Config, base: BuildPlan, order: OrderedAddon[], me
       ...('pecl' in e.source && e.source.repack ? { sourceDir: e.source.repack.dir } : {}),
       configureFlags: e.configureFlags,
     })),
-    libraries: libraries.map((l) => ({ name: l.name, build: l.build, configureFlags: l.configureFlags })),
+    libraries: libraries.map(({ version: _, ...l }) => l),
   })
   const addonKey = createHash('sha256')
     .update(JSON.stringify({ base: base.compileKey, script, sources: sources.map((s) => s.sha256), packages, ...(sysroot ? { sysroot } : {}) }))

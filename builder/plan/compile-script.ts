@@ -120,7 +120,14 @@ export interface AddonScriptInput {
   /** In load order; bundledDir set for extensions from the PHP tarball (ext/gd). */
   extensions: Array<{ name: string; bundledDir: string | undefined; sourceDir?: string; configureFlags: string[] }>
   /** recipes/lib libraries, built in this order before any extension, into the prefix deps_env sets. */
-  libraries: Array<{ name: string; build: 'autoconf' | 'cmake'; configureFlags: string[] }>
+  libraries: Array<{
+    name: string
+    build: 'autoconf' | 'cmake'
+    configureFlags: string[]
+    makeDirs?: string[]
+    headers?: { from: string; files: string[] }
+    configTool?: { name: string; answers: Record<string, string> }
+  }>
 }
 
 /**
@@ -150,6 +157,26 @@ const DEPS_ENV = [
 /** A configure flag for the script: quoted, with {deps} (the libraries' private prefix) left to the shell. */
 function flag(f: string): string {
   return f.split('{deps}').map((part) => (part ? shq(part) : '')).join('"$deps"')
+}
+
+/**
+ * Lines writing "$deps/bin/<name>": a script answering each listed option with its value ({deps}: the prefix, as
+ * this build sees it, filled in as the script is written), and refusing any other, so a configure script asking it
+ * something unplanned fails loudly. The values hold no quote, $, ` or \ (the recipe schema).
+ */
+function configTool(t: { name: string; answers: Record<string, string> }): string[] {
+  return [
+    '        mkdir -p "$deps/bin"',
+    `        cat > "$deps/bin/${t.name}" <<CONFIG_TOOL_EOF`,
+    '#!/bin/sh',
+    `# Written by the add-on script: answers what configure scripts ask ${t.name} about this build's private prefix.`,
+    'case "\\$1" in',
+    ...Object.entries(t.answers).map(([opt, v]) => `  ${opt}) echo '${v.replaceAll('{deps}', '$deps')}' ;;`),
+    `  *) echo "${t.name} (for this build prefix only): \\$1 is not answered; accepted: ${Object.keys(t.answers).join(', ')}" >&2; exit 1 ;;`,
+    'esac',
+    'CONFIG_TOOL_EOF',
+    `        chmod 755 "$deps/bin/${t.name}"`,
+  ]
 }
 
 /** Steps of an add-on compile: `prepare` once, then `configure` and `make` per extension, then `install`. */
@@ -213,7 +240,11 @@ export function renderAddonScript(p: AddonScriptInput): string {
     `        cd "$build/${l.name}"`,
     ...(l.build === 'cmake'
       ? ['        cmake --build _build -j"${JOBS:-$(nproc)}"', '        DESTDIR="$deps_destdir" cmake --install _build']
-      : ['        make -j"${JOBS:-$(nproc)}"', '        make install DESTDIR="$deps_destdir"']),
+      : l.makeDirs
+        ? l.makeDirs.flatMap((d) => [`        make -C ${shq(d)} -j"\${JOBS:-$(nproc)}"`, `        make -C ${shq(d)} install DESTDIR="$deps_destdir"`])
+        : ['        make -j"${JOBS:-$(nproc)}"', '        make install DESTDIR="$deps_destdir"']),
+    ...(l.headers ? ['        mkdir -p "$deps/include"', `        (cd ${shq(l.headers.from)} && cp --parents ${l.headers.files.map(shq).join(' ')} "$deps/include/")`] : []),
+    ...(l.configTool ? configTool(l.configTool) : []),
     '        for f in "$deps"/lib/lib*.so*; do [ -L "$f" ] || patchelf --remove-rpath "$f"; done',
     // libtool archives name their install prefix, which is not where a cross build finds them: link by -l only.
     '        rm -f "$deps"/lib/*.la',

@@ -160,11 +160,13 @@ export function plan(config: Config, req: BuildRequest, env: PlanEnvironment): B
   // recipes/ext extensions (PECL, or bundled ones built with phpize) are compiled after the core, against its build.
   const foldedOrder = addonOrder(config, asked)
   if (foldedOrder.length) {
-    checkAddonExecutor(env.executors, req.executor, `--ext ${asked.join(',')}`)
-    checkAddonPhp(config, foldedOrder, release.version, `--ext ${asked.join(',')}`)
+    // Errors name the request as given: the default set holds recipes/ext extensions too (pdo_pgsql).
+    const what = req.extensions ? `--ext ${req.extensions.join(',')}` : `the default set (versions.yaml extensions.default: ${asked.join(', ')} from recipes/ext)`
+    checkAddonExecutor(env.executors, req.executor, what)
+    checkAddonPhp(config, foldedOrder, release.version, what)
     // The core extensions they need (session for redis) come along, as a core extension's own requirements do.
     for (const b of foldedOrder.flatMap((o) => o.recipe.baseRequires ?? [])) if (!core.includes(b)) core.push(b)
-    checkConflicts(config, [...core, ...foldedOrder.map((o) => o.name)], `--ext ${asked.join(',')}`)
+    checkConflicts(config, [...core, ...foldedOrder.map((o) => o.name)], what)
   }
   // Recipe values may name the target's sysroot (cross builds) as {sysroot}.
   const sysrootDir = cross ? env.sysroots?.[arch] : undefined

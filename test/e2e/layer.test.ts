@@ -58,6 +58,11 @@ t.test('lib/ holds what the base lacks and nothing it has', async (t) => {
   t.ok(libs.length > 0, 'some libraries bundled')
   for (const l of libs) t.notOk(base.has(l), `${l} is not in the base image`)
   for (const l of ['libonig.so.5', 'libsodium.so.23', 'libzip.so.4', 'libpq.so.5', 'libxslt.so.1']) t.ok(libs.includes(l), `${l} bundled`)
+  // libpq is built from recipes/lib for pdo_pgsql (built after the core), with TLS and nothing else: none of the LDAP,
+  // SASL and GnuTLS libraries a distribution's libpq brings along.
+  t.same(readElf(entries.find((e) => e.path === 'lib/libpq.so.5')!.data).needed.filter((n) => !/^lib(c|m)\.so/.test(n)).sort(), ['libcrypto.so.3', 'libssl.so.3'])
+  for (const l of libs) t.notMatch(l, /^lib(ldap|lber|sasl2|gnutls|nettle|hogweed)\b/, `${l}: nothing a lean libpq leaves out`)
+  t.ok(entries.some((e) => e.path === 'php/extensions/pdo_pgsql.so') && entries.some((e) => e.path === 'php/etc/conf.d/40-pdo_pgsql.ini'), 'pdo_pgsql loaded from conf.d')
   // The manifest lists what was bundled from the build environment; libphp.so is the layer's own PHP core.
   t.same(manifest.libraries, libs.filter((l) => l !== 'libphp.so').sort())
   // Every NEEDED entry resolves to the layer or the base.

@@ -17,10 +17,13 @@ const req = { php: '8.2.32', arch: 'x86_64', executor: 'host' }
 t.test('every recipe in recipes/ext plans for PHP 8.2 on both architectures, with a probe and a pinned source', async (t) => {
   const names = Object.keys(config.addons)
   t.ok(names.length >= 12, names.join(', '))
+  const defaults = config.versions.extensions.default
   for (const name of names) {
+    // One of the default set (pdo_pgsql) is an add-on on a base built without it.
+    const extensions = defaults.includes(name) ? defaults.filter((n) => n !== name) : undefined
     for (const arch of ['x86_64', 'arm64']) {
-      const a = planAddon(config, { ...req, arch, addon: name }, env)
-      t.equal(a.layerName, `${arch === 'arm64' ? 'arm-' : ''}php-82-${name}`)
+      const a = planAddon(config, { ...req, arch, addon: name, ...(extensions ? { extensions } : {}) }, env)
+      t.equal(a.layerName, `${arch === 'arm64' ? 'arm-' : ''}php-82-${name.replaceAll('_', '-')}`)
       t.equal(a.artifact, `${a.layerName}-8.2.32-${arch}`)
       t.ok(a.extensions.at(-1)!.probe.code.length > 20, `${name}: a probe that does something`)
       for (const s of a.sources) {
@@ -186,7 +189,27 @@ t.test('recipes/ext mistakes are configuration errors naming the file', async (t
   }
   const src = `source: { url: "https://x/l-1.0.tar.gz", sha256: ${'a'.repeat(64)} }\n`
   t.throws(badLib('l.yaml', `description: l\nversion: "1.0"\nbuild: cmake\n${src}configure: [--disable-x]\n`), { name: 'ConfigError', message: /lib\/l\.yaml: configure flag --disable-x does not fit build: cmake; accepted: -DNAME=value flags for cmake$/ })
-  t.throws(badLib('m.yaml', `description: m\nversion: "1.0"\n${src}configure: [-DX=1]\n`), { name: 'ConfigError', message: /lib\/m\.yaml: configure flag -DX=1 does not fit build: autoconf; accepted: --flags for \.\/configure$/ })
+  t.throws(badLib('m.yaml', `description: m\nversion: "1.0"\n${src}configure: [-DX=1]\n`), { name: 'ConfigError', message: /lib\/m\.yaml: configure flag -DX=1 does not fit build: autoconf; accepted: --flags and NAME=value variables for \.\/configure$/ })
+  t.throws(badLib('n.yaml', `description: n\nversion: "1.0"\nbuild: cmake\n${src}configure: [-DX=1]\nmakeDirs: [src/lib]\n`), { name: 'ConfigError', message: /lib\/n\.yaml: makeDirs src\/lib does not fit build: cmake; accepted: makeDirs with build: autoconf$/ })
+  t.throws(badLib('o.yaml', `description: o\nversion: "1.0"\n${src}configure: []\nheaders: { from: src, files: [a/../../../etc/x.h] }\n`), { name: 'ConfigError', message: /lib\/o\.yaml: a\/\.\.\/\.\.\/\.\.\/etc\/x\.h leaves the source tree; accepted: paths inside it, without \.\.$/ })
+  t.throws(badLib('p.yaml', `description: p\nversion: "1.0"\n${src}configure: []\nconfigTool: { name: p-config, answers: { --libdir: "$(id)" } }\n`), { name: 'ConfigError', message: /lib\/p\.yaml/ })
+})
+
+t.test('libpq: only the client library, its one missing header, and a pg_config answering for the private prefix', async (t) => {
+  const extensions = config.versions.extensions.default.filter((n) => n !== 'pdo_pgsql')
+  const a = planAddon(config, { ...req, extensions, addon: 'pdo_pgsql' }, env)
+  t.same(a.libraries.map((l) => [l.name, l.version]), [['libpq', '15.18']])
+  t.same(a.sources.map((s) => s.file), ['postgresql-15.18.tar.bz2'])
+  t.ok(a.packages.apt.includes('libssl-dev'), a.packages.apt.join(' '))
+  t.match(a.script, /make -C src\/interfaces\/libpq -j"\$\{JOBS:-\$\(nproc\)\}"\n\s+make -C src\/interfaces\/libpq install DESTDIR="\$deps_destdir"/)
+  t.notOk(/^\s+make -j/m.test(a.script.split('lib-make:libpq)')[1]!.split(';;')[0]!), 'no make at the top of the tree (the server)')
+  t.match(a.script, /\(cd src\/include && cp --parents postgres_ext\.h pg_config_ext\.h libpq\/libpq-fs\.h "\$deps\/include\/"\)/)
+  // The script is written with the prefix filled in ($deps expands in the here-document), and $1 left for the caller.
+  t.match(a.script, /cat > "\$deps\/bin\/pg_config" <<CONFIG_TOOL_EOF\n#!\/bin\/sh\n/)
+  t.match(a.script, /\n {2}--includedir\) echo '\$deps\/include' ;;\n {2}--libdir\) echo '\$deps\/lib' ;;\n/)
+  t.match(a.script, /case "\\\$1" in/)
+  t.match(a.script, /--with-pdo-pgsql="\$deps"/)
+  t.match(config.libs.libpq!.configure, ['--with-ssl=openssl', '--without-ldap', '--without-gssapi'])
 })
 
 t.test('conflicts: two extensions one layer, or a base and its add-on, would load together are refused at plan time', async (t) => {
@@ -196,7 +219,7 @@ t.test('conflicts: two extensions one layer, or a base and its add-on, would loa
   writeFileSync(join(dir, 'ext', 'pcov.yaml'), readFileSync(join(projectRoot, 'recipes', 'ext', 'pcov.yaml'), 'utf8').replace('conflicts: [xdebug]', 'conflicts: [xdebug, apcu]'))
   const c = loadConfig({ root: projectRoot, recipesDir: dir })
   const message = /cannot be loaded with .*\(recipes\/ext\/pcov\.yaml conflicts\); accepted: one of them$/
-  t.throws(() => plan(c, { ...req, extensions: ['default', 'pcov', 'apcu'] }, env), { name: 'UsageError', message: /^--ext pcov,apcu: pcov cannot be loaded with apcu/ })
+  t.throws(() => plan(c, { ...req, extensions: ['default', 'pcov', 'apcu'] }, env), { name: 'UsageError', message: /^--ext default,pcov,apcu: pcov cannot be loaded with apcu/ })
   t.throws(() => planAddon(c, { ...req, extensions: ['default', 'pcov'], addon: 'apcu' }, env), { name: 'UsageError', message })
   t.throws(() => planAddon(c, { ...req, extensions: ['default', 'apcu'], addon: 'pcov' }, env), { name: 'UsageError', message })
   t.ok(planAddon(c, { ...req, addon: 'pcov' }, env), 'without apcu, pcov plans')
@@ -232,12 +255,15 @@ t.test('--ext builds recipes/ext extensions into the base layer, after the core,
   t.equal(planFolded(config, plan(config, { ...req, extensions: ['ctype'] }, env)), undefined)
 
   const noAddons = { ...env, executors: env.executors.map((e) => (e.name === 'docker' ? { ...e, addons: false } : e)) }
-  t.throws(() => plan(config, { ...req, executor: 'docker', extensions: ['ctype', 'apcu'] }, noAddons), { name: 'UsageError', message: /^--ext apcu with --executor docker: the docker executor does not build recipes\/ext extensions yet; accepted: --executor host$/ })
+  t.throws(() => plan(config, { ...req, executor: 'docker', extensions: ['ctype', 'apcu'] }, noAddons), { name: 'UsageError', message: /^--ext ctype,apcu with --executor docker: the docker executor does not build recipes\/ext extensions yet; accepted: --executor host$/ })
+  // The default set holds pdo_pgsql from recipes/ext: an executor without add-on builds cannot build the default layer.
+  t.throws(() => plan(config, { ...req, executor: 'docker' }, noAddons), { name: 'UsageError', message: /^the default set \(versions\.yaml extensions\.default: pdo_pgsql from recipes\/ext\) with --executor docker: .*accepted: --executor host$/ })
 
   // `default` stands for versions.yaml's default set.
   const d = plan(config, { ...req, extensions: ['default', 'apcu'] }, env)
   t.same(d.extensions.map((e) => e.name), plan(config, req, env).extensions.map((e) => e.name))
-  t.same(d.folded, ['apcu'])
+  t.same(d.folded, ['pdo_pgsql', 'apcu'])
+  t.same(plan(config, req, env).folded, ['pdo_pgsql'], 'the default set builds pdo_pgsql from recipes/ext')
   t.equal(d.compileKey, plan(config, req, env).compileKey)
 
   // Built in, it cannot come again as an add-on layer on top.
@@ -248,7 +274,7 @@ t.test('--ext builds recipes/ext extensions into the base layer, after the core,
   // Still one line for a minor an extension does not build on, and for an unknown name (listing every kind).
   t.throws(() => plan(config, { ...req, php: '8.6.0RC3', extensions: ['ctype', 'mongodb'] }, env), {
     name: 'UsageError',
-    message: '--ext mongodb: mongodb does not build on PHP 8.6.0RC3 (recipes/ext/mongodb.yaml php: ">=8.1 <8.3"); accepted: --php 8.2',
+    message: '--ext ctype,mongodb: mongodb does not build on PHP 8.6.0RC3 (recipes/ext/mongodb.yaml php: ">=8.1 <8.3"); accepted: --php 8.2',
   })
   t.throws(() => plan(config, { ...req, extensions: ['nosuch'] }, env), {
     name: 'UsageError',
