@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import type { AddonSource, Config } from '../config/types.ts'
 import { addonOrder, checkAddonExecutor, checkAddonPhp, checkConflicts, type OrderedAddon } from './addon-order.ts'
 import { UsageError } from '../errors.ts'
-import { renderAddonScript } from './compile-script.ts'
+import { renderAddonScript, type LibraryBuild } from './compile-script.ts'
 import { matches } from './extensions.ts'
 import { addonLayerName } from './naming.ts'
 import type { ProbeService } from '../schema/common.ts'
@@ -34,17 +34,8 @@ export interface PlannedAddonExtension {
   devOnly: boolean
 }
 
-export interface PlannedLibrary {
-  name: string
+export interface PlannedLibrary extends LibraryBuild {
   version: string
-  build: 'autoconf' | 'cmake'
-  configureFlags: string[]
-  /** Directories of the source tree `make` and `make install` run in (autoconf; default the top). */
-  makeDirs?: string[]
-  /** Source-tree headers copied into the prefix's include/, keeping their paths under `from`. */
-  headers?: { from: string; files: string[] }
-  /** A script in the prefix's bin/ answering a configure script's questions about the library. */
-  configTool?: { name: string; answers: Record<string, string> }
 }
 
 export interface AddonPlan {

@@ -120,14 +120,20 @@ export interface AddonScriptInput {
   /** In load order; bundledDir set for extensions from the PHP tarball (ext/gd). */
   extensions: Array<{ name: string; bundledDir: string | undefined; sourceDir?: string; configureFlags: string[] }>
   /** recipes/lib libraries, built in this order before any extension, into the prefix deps_env sets. */
-  libraries: Array<{
-    name: string
-    build: 'autoconf' | 'cmake'
-    configureFlags: string[]
-    makeDirs?: string[]
-    headers?: { from: string; files: string[] }
-    configTool?: { name: string; answers: Record<string, string> }
-  }>
+  libraries: LibraryBuild[]
+}
+
+/** How the add-on script builds one recipes/lib library. */
+export interface LibraryBuild {
+  name: string
+  build: 'autoconf' | 'cmake'
+  configureFlags: string[]
+  /** Directories of the source tree `make` and `make install` run in (autoconf; default the top). */
+  makeDirs?: string[]
+  /** Source-tree headers copied into the prefix's include/, keeping their paths under `from`. */
+  headers?: { from: string; files: string[] }
+  /** A script in the prefix's bin/ answering a configure script's questions about the library. */
+  configTool?: { name: string; answers: Record<string, string> }
 }
 
 /**
