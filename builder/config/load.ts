@@ -36,7 +36,7 @@ export function loadConfig(opts: LoadOptions): Config {
   const versions: VersionsFile = parseAndValidate(read(versionsPath, root), versionsSchema, { file: vName, error })
   const php: PhpRecipe = parseAndValidate(read(phpPath, root), phpRecipeSchema, { file: pName, error })
   checkVersions(vName, versions)
-  checkRecipe(pName, php, vName, versions)
+  checkRecipe(pName, php)
 
   const baseLibraries = Object.fromEntries(
     ARCHS.map((arch) => {
@@ -149,7 +149,7 @@ function checkVersions(file: string, v: VersionsFile): void {
   }
 }
 
-function checkRecipe(file: string, php: PhpRecipe, vFile: string, v: VersionsFile): void {
+function checkRecipe(file: string, php: PhpRecipe): void {
   const names = new Set(Object.keys(php.extensions))
   const known = [...names].sort().join(', ')
   for (const [name, ext] of Object.entries(php.extensions)) {
